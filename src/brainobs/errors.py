@@ -66,3 +66,12 @@ class SourceError(BrainobsError, OSError):
 
 class CorruptFileError(BrainobsError, OSError):
     """A cached data file that cannot be read (truncated or damaged)."""
+
+
+# --- warnings --------------------------------------------------------------------------------
+class BrainobsWarning(UserWarning):
+    """Base class of brainobs's warnings."""
+
+
+class OutdatedManifestWarning(BrainobsWarning):
+    """The manifest in use is not the newest one the source offers."""

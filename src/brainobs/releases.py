@@ -82,6 +82,4 @@ def get_release(name: str) -> Release:
         return RELEASES[name.lower()]
     except KeyError:
         known = ", ".join(sorted(RELEASES))
-        raise UnknownReleaseError(
-            f"Unknown release {name!r}. Known releases: {known}."
-        ) from None
+        raise UnknownReleaseError(f"Unknown release {name!r}. Known releases: {known}.") from None

@@ -1,1 +1,34 @@
-"""brainobs.tables."""
+"""Metadata tables: schemas as data, typed CSV loading, a Parquet cache and row filters."""
+
+from brainobs.tables.cache import cache_path, load_table_cached
+from brainobs.tables.filters import (
+    VCN_DEFAULT_UNIT_FILTERS,
+    filter_abnormal_sessions,
+    filter_expression,
+    filter_units,
+    filter_valid_channels,
+)
+from brainobs.tables.load import read_table
+from brainobs.tables.schemas import (
+    SCHEMA_VERSION,
+    VBN_SCHEMAS,
+    VBO_SCHEMAS,
+    ColumnSpec,
+    TableSchema,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "VBN_SCHEMAS",
+    "VBO_SCHEMAS",
+    "VCN_DEFAULT_UNIT_FILTERS",
+    "ColumnSpec",
+    "TableSchema",
+    "cache_path",
+    "filter_abnormal_sessions",
+    "filter_expression",
+    "filter_units",
+    "filter_valid_channels",
+    "load_table_cached",
+    "read_table",
+]

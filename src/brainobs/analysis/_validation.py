@@ -1,0 +1,208 @@
+"""Checks and conversions shared by the stimulus-aligned analysis functions.
+
+Every function here either returns a clean numpy/pandas value or raises a
+:class:`~brainobs.errors.InvalidInputError` / :class:`~brainobs.errors.UnknownIdError` that says
+what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from brainobs.errors import InvalidInputError, UnknownIdError
+
+#: Spike times: a mapping unit id -> sorted 1-D array of times in seconds, or one such array.
+SpikeTimes: TypeAlias = Mapping[Any, ArrayLike] | ArrayLike
+#: How window and bin boundaries are closed: ``"half_open"`` ([lo, hi), the default) or
+#: ``"reference"`` (the AllenSDK's behaviour, kept as a compatibility mode).
+EdgeMode: TypeAlias = Literal["half_open", "reference"]
+
+_EDGE_MODES = ("half_open", "reference")
+_STOP_COLUMNS = ("stop_time", "end_time")
+
+
+def _preview(values: Iterable[Any], limit: int = 5) -> str:
+    """Return a short comma-separated preview of ``values`` (at most ``limit`` items)."""
+    items = list(values)
+    shown = ", ".join(repr(v) for v in items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+def check_edge_mode(edges: str) -> EdgeMode:
+    """Return ``edges`` after checking it names a known edge convention."""
+    if edges not in _EDGE_MODES:
+        raise InvalidInputError(
+            f"edges={edges!r} is not a known convention; use 'half_open' (bins [lo, hi), the "
+            "default) or 'reference' (the AllenSDK's inclusive edges, for compatibility)"
+        )
+    return edges  # type: ignore[return-value]
+
+
+def as_spike_mapping(spike_times: SpikeTimes) -> Mapping[Any, Any]:
+    """Return ``spike_times`` as a mapping unit id -> array (a bare array becomes unit 0)."""
+    if isinstance(spike_times, Mapping):
+        if len(spike_times) == 0:
+            raise InvalidInputError(
+                "spike_times is empty; pass a dict unit_id -> sorted spike-time array "
+                "(e.g. session.spike_times)"
+            )
+        return spike_times
+    array = np.asarray(spike_times)
+    if array.ndim != 1:
+        raise InvalidInputError(
+            f"spike_times must be a dict unit_id -> 1-D array or one 1-D array, got an array "
+            f"of shape {array.shape}"
+        )
+    return {0: array}
+
+
+def _is_scalar_id(unit_ids: Any) -> bool:
+    """Return True when ``unit_ids`` is a single id rather than a collection of ids."""
+    return isinstance(unit_ids, (str, bytes)) or np.ndim(unit_ids) == 0
+
+
+def select_unit_ids(spikes: Mapping[Any, Any], unit_ids: Any = None) -> list[Any]:
+    """Return the requested unit ids (all keys of ``spikes`` when None), checked to exist."""
+    if unit_ids is None:
+        return list(spikes.keys())
+    ids = [unit_ids] if _is_scalar_id(unit_ids) else list(np.asarray(unit_ids).tolist())
+    if not ids:
+        raise InvalidInputError(
+            "unit_ids is empty; pass None for every unit or a non-empty list of unit ids"
+        )
+    missing = [uid for uid in ids if uid not in spikes]
+    if missing:
+        raise UnknownIdError(
+            f"unit ids not in spike_times: {_preview(missing)}; valid ids include "
+            f"{_preview(spikes.keys())} (check unit_ids against spike_times.keys())"
+        )
+    return ids
+
+
+def unit_spike_array(spikes: Mapping[Any, Any], unit_id: Hashable) -> np.ndarray:
+    """Return the spike times of ``unit_id`` as a sorted, NaN-free float64 array."""
+    times = np.asarray(spikes[unit_id], dtype=np.float64)
+    if times.ndim != 1:
+        raise InvalidInputError(
+            f"spike times of unit {unit_id!r} have shape {times.shape}; expected a 1-D array"
+        )
+    if times.size and np.isnan(times[-1]):
+        raise InvalidInputError(
+            f"spike times of unit {unit_id!r} contain NaN; drop them with t[~np.isnan(t)]"
+        )
+    if times.size > 1 and bool(np.any(times[1:] < times[:-1])):
+        raise InvalidInputError(
+            f"spike times of unit {unit_id!r} are not sorted; pass np.sort(times) instead"
+        )
+    return times
+
+
+def validate_bin_edges(bin_edges: ArrayLike) -> np.ndarray:
+    """Return ``bin_edges`` as a float64 array after checking it is finite and increasing."""
+    edges = np.asarray(bin_edges, dtype=np.float64)
+    if edges.ndim != 1 or edges.size < 2:
+        raise InvalidInputError(
+            f"bin_edges must be a 1-D array of at least 2 edges, got shape {edges.shape}; "
+            "e.g. np.arange(0, 0.2501, 0.001)"
+        )
+    if not np.all(np.isfinite(edges)):
+        raise InvalidInputError("bin_edges contain NaN or inf; pass finite times in seconds")
+    bad = np.flatnonzero(np.diff(edges) <= 0)
+    if bad.size:
+        raise InvalidInputError(
+            f"bin_edges must be strictly increasing; edges at positions {_preview(bad.tolist())} "
+            "are not smaller than the next one (sort them and remove duplicates)"
+        )
+    return edges
+
+
+def _check_presentations(presentations: Any) -> pd.DataFrame:
+    """Return ``presentations`` after checking it is a non-empty DataFrame with start_time."""
+    if not isinstance(presentations, pd.DataFrame):
+        raise InvalidInputError(
+            f"presentations must be a pandas DataFrame (e.g. session.stimulus_presentations), "
+            f"got {type(presentations).__name__}"
+        )
+    if presentations.empty:
+        raise InvalidInputError(
+            "presentations is empty; check the filter that selected them (stimulus name, ids)"
+        )
+    if "start_time" not in presentations.columns:
+        raise InvalidInputError(
+            f"presentations have no 'start_time' column; columns are "
+            f"{_preview(presentations.columns)}"
+        )
+    return presentations
+
+
+def _finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Return ``frame[column]`` as float64, raising when any value is missing or infinite."""
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise InvalidInputError(
+            f"presentations have missing or non-numeric {column} for ids "
+            f"{_preview(frame.index[bad])}; drop those rows first"
+        )
+    return values
+
+
+def presentation_onsets(presentations: Any) -> np.ndarray:
+    """Return the ``start_time`` of every presentation as a float64 array."""
+    return _finite_column(_check_presentations(presentations), "start_time")
+
+
+def stop_column(presentations: pd.DataFrame) -> str:
+    """Return the name of the column holding presentation end times (stop_time or end_time)."""
+    for column in _STOP_COLUMNS:
+        if column in presentations.columns:
+            return column
+    raise InvalidInputError(
+        "presentations need a 'stop_time' or 'end_time' column to define their windows; "
+        f"columns are {_preview(presentations.columns)}"
+    )
+
+
+def presentation_windows(presentations: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return (start, stop) float64 arrays of the presentations, checked start <= stop."""
+    frame = _check_presentations(presentations)
+    start = _finite_column(frame, "start_time")
+    stop = _finite_column(frame, stop_column(frame))
+    reversed_rows = np.flatnonzero(stop < start)
+    if reversed_rows.size:
+        raise InvalidInputError(
+            f"presentations {_preview(frame.index[reversed_rows])} start after they end; "
+            "fix start_time/stop_time (or end_time) of those rows"
+        )
+    return start, stop
+
+
+def as_event_times(events: Any) -> np.ndarray:
+    """Return event times (an array, or a presentations table's start_time) as float64."""
+    if isinstance(events, pd.DataFrame):
+        return presentation_onsets(events)
+    times = np.asarray(events, dtype=np.float64).reshape(-1)
+    if times.size == 0:
+        raise InvalidInputError("no event times given; pass a non-empty array of times (s)")
+    if not np.all(np.isfinite(times)):
+        raise InvalidInputError("event times contain NaN or inf; drop them first")
+    return times
+
+
+def relative_window(window: Sequence[float]) -> tuple[float, float]:
+    """Return ``window`` as a (start, stop) pair of floats with start < stop."""
+    if len(window) != 2:
+        raise InvalidInputError(
+            f"window must be (start, stop) relative to the event, got {window!r}"
+        )
+    start, stop = float(window[0]), float(window[1])
+    if not (np.isfinite(start) and np.isfinite(stop)) or start >= stop:
+        raise InvalidInputError(
+            f"window {window!r} must be finite with start < stop, e.g. (-0.1, 0.5)"
+        )
+    return start, stop

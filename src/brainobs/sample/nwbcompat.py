@@ -1,0 +1,111 @@
+"""Make a freshly written NWB file cache the schema versions of the released files.
+
+Today's pynwb caches NWB core 2.11 (hdmf-common 1.10) and marks the electrodes table with the
+``ElectrodesTable`` type, which NWB core 2.5.0 does not know. The reference toolkit reads with
+pynwb 2.8 (core 2.7.0) and fails on that type. The released VBN files cache core 2.5.0 and
+hdmf-common 1.5.1, so after pynwb has written a file brainobs rewrites it to look like them:
+
+1. every object whose type is newer than core 2.5.0 is retagged with the type it specialises
+   (``ElectrodesTable`` -> ``hdmf-common`` ``DynamicTable``, which is how 2.5.0 stores it);
+2. the cached ``core``, ``hdmf-common`` and ``hdmf-experimental`` schemas are replaced by the
+   2.5.0 / 1.5.1 / 0.2.0 ones shipped in ``specs/nwb-2.5.0-cached-specs.json``;
+3. the root ``nwb_version`` attribute becomes ``2.5.0``.
+
+Readers load their own core namespace and ignore a cached one of the same name, so both the
+reference's pynwb 2.8 and today's pynwb open the result (see tests/sample/test_compat.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+
+from brainobs.sample.nwbext import spec_dir
+
+NWB_VERSION = "2.5.0"
+
+#: Types written by today's pynwb that core 2.5.0 lacks -> (namespace, type) stored instead.
+RETAGGED_TYPES: dict[str, tuple[str, str]] = {
+    "ElectrodesTable": ("hdmf-common", "DynamicTable"),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def cached_specs() -> dict[str, Any]:
+    """Return the shipped core 2.5.0 / hdmf-common 1.5.1 / hdmf-experimental 0.2.0 specs."""
+    text = (spec_dir() / "nwb-2.5.0-cached-specs.json").read_text(encoding="utf-8")
+    return dict(json.loads(text))
+
+
+@functools.lru_cache(maxsize=1)
+def core_type_names() -> frozenset[str]:
+    """Return every neurodata type defined by the shipped core and hdmf namespaces."""
+    names: set[str] = set()
+    for entry in cached_specs().values():
+        for source in entry["sources"].values():
+            for kind in ("groups", "datasets"):
+                for spec in source.get(kind, []):
+                    _collect_type_defs(spec, names)
+    return frozenset(names)
+
+
+def _collect_type_defs(spec: dict[str, Any], names: set[str]) -> None:
+    """Add the type defined by ``spec`` and by its nested specs to ``names``."""
+    for key in ("neurodata_type_def", "data_type_def"):
+        if key in spec:
+            names.add(spec[key])
+    for kind in ("groups", "datasets"):
+        for sub in spec.get(kind, []):
+            _collect_type_defs(sub, names)
+
+
+def downgrade_to_core_250(path: str | Path) -> None:
+    """Rewrite the NWB file at ``path`` in place to cache and use core 2.5.0 only."""
+    with h5py.File(path, "r+") as h5:
+        _retag_types(h5)
+        _replace_cached_specs(h5)
+        h5.attrs["nwb_version"] = NWB_VERSION
+
+
+def _retag_types(h5: h5py.File) -> None:
+    """Retag objects of types newer than core 2.5.0; raise if one has no known mapping."""
+    known = core_type_names()
+    core_like = {"core", "hdmf-common", "hdmf-experimental"}
+
+    def visit(name: str, obj: Any) -> None:
+        ns = _text(obj.attrs.get("namespace", ""))
+        dtype = _text(obj.attrs.get("neurodata_type", ""))
+        if ns not in core_like or not dtype or dtype in known:
+            return
+        if dtype not in RETAGGED_TYPES:
+            raise ValueError(
+                f"{name}: type {ns}.{dtype} is newer than NWB core {NWB_VERSION}; add it to "
+                "brainobs.sample.nwbcompat.RETAGGED_TYPES"
+            )
+        new_ns, new_type = RETAGGED_TYPES[dtype]
+        obj.attrs["namespace"] = new_ns
+        obj.attrs["neurodata_type"] = new_type
+
+    h5.visititems(visit)
+
+
+def _replace_cached_specs(h5: h5py.File) -> None:
+    """Replace the cached core/hdmf schemas with the shipped 2.5.0-era versions."""
+    specs = h5.require_group("specifications")
+    string = h5py.string_dtype()
+    for ns_name, entry in sorted(cached_specs().items()):
+        if ns_name in specs:
+            del specs[ns_name]
+        group = specs.create_group(f"{ns_name}/{entry['version']}")
+        group.create_dataset("namespace", data=json.dumps(entry["namespace"]), dtype=string)
+        for source, doc in sorted(entry["sources"].items()):
+            group.create_dataset(source, data=json.dumps(doc), dtype=string)
+
+
+def _text(value: Any) -> str:
+    """Return an HDF5 attribute value as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,62 @@
+"""The NWB extension types the Visual Behavior Neuropixels files use, loaded into pynwb.
+
+The four namespaces are YAML files in ``brainobs/sample/specs``. They are registered with
+pynwb once per process (:func:`load_extensions`) and their container classes are returned by
+:func:`extension_class`; pynwb generates the classes from the specs.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+#: Extension namespaces and the namespace file of each, in load order.
+NAMESPACES: dict[str, str] = {
+    "ndx-aibs-ecephys": "ndx-aibs-ecephys.namespace.yaml",
+    "ndx-aibs-behavior-ophys": "ndx-aibs-behavior-ophys.namespace.yaml",
+    "ndx-ellipse-eye-tracking": "ndx-ellipse-eye-tracking.namespace.yaml",
+    "ndx-aibs-stimulus-template": "ndx-aibs-stimulus-template.namespace.yaml",
+}
+
+#: The namespace that defines each extension type.
+TYPE_NAMESPACE: dict[str, str] = {
+    "EcephysProbe": "ndx-aibs-ecephys",
+    "EcephysElectrodeGroup": "ndx-aibs-ecephys",
+    "EcephysSpecimen": "ndx-aibs-ecephys",
+    "EcephysEyeTrackingRigMetadata": "ndx-aibs-ecephys",
+    "EcephysCSD": "ndx-aibs-ecephys",
+    "BehaviorTaskParameters": "ndx-aibs-behavior-ophys",
+    "BehaviorSubject": "ndx-aibs-behavior-ophys",
+    "BehaviorMetadata": "ndx-aibs-behavior-ophys",
+    "EllipseSeries": "ndx-ellipse-eye-tracking",
+    "EllipseEyeTracking": "ndx-ellipse-eye-tracking",
+    "StimulusTemplate": "ndx-aibs-stimulus-template",
+}
+
+
+def spec_dir() -> Path:
+    """Return the folder holding the shipped specification files."""
+    return Path(str(resources.files("brainobs.sample") / "specs"))
+
+
+@functools.lru_cache(maxsize=1)
+def load_extensions() -> tuple[str, ...]:
+    """Register the four extension namespaces with pynwb; return their names."""
+    import pynwb
+
+    for name, file_name in NAMESPACES.items():
+        try:
+            pynwb.get_type_map().namespace_catalog.get_namespace(name)
+        except KeyError:
+            pynwb.load_namespaces(str(spec_dir() / file_name))
+    return tuple(NAMESPACES)
+
+
+def extension_class(type_name: str) -> Any:
+    """Return the pynwb container class of extension type ``type_name``."""
+    import pynwb
+
+    load_extensions()
+    return pynwb.get_class(type_name, TYPE_NAMESPACE[type_name])

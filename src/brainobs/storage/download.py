@@ -1,0 +1,209 @@
+"""One file from a source to a final path: resumable, verified, atomic, locked.
+
+The bytes go to ``<target>.part`` in the target's folder, are hashed as they arrive, and
+are renamed onto ``target`` only once their size and BLAKE2b digest match the manifest, so a
+file at a final path is always complete and verified. A transfer that breaks off resumes
+from the bytes already on disk (also after the process was killed); transient failures are
+retried with exponential backoff; a lock makes two processes or threads fetching the same
+file download it once.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from filelock import FileLock
+from tqdm.auto import tqdm
+
+from brainobs.config import TransferSettings
+from brainobs.errors import CacheError, DownloadError, HashMismatchError, TransientError
+from brainobs.storage.fetchers import Fetcher
+from brainobs.storage.hashing import new_hasher, update_from_file
+
+REPAIR_HINT = "Run `brainobs cache verify --repair` or fetch it again."
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the downloaded bytes must be: the manifest's digest and, when known, size."""
+
+    file_hash: str
+    size: int | None = None
+
+
+@dataclass
+class _Partial:
+    """The ``.part`` file being filled, with the digest of the bytes already in it."""
+
+    path: Path
+    hasher: hashlib.blake2b
+    written: int = 0
+
+    @classmethod
+    def resume(cls, path: Path) -> _Partial:
+        """Return the state of ``path``, hashing the bytes an earlier attempt left there."""
+        hasher = new_hasher()
+        written = update_from_file(hasher, path) if path.is_file() else 0
+        return cls(path, hasher, written)
+
+    def restart(self) -> None:
+        """Forget every byte written so far."""
+        self.path.unlink(missing_ok=True)
+        self.hasher = new_hasher()
+        self.written = 0
+
+
+def lock_path_for(target: Path) -> Path:
+    """Return the lock file that guards downloads of ``target``."""
+    return target.with_name(f".{target.name}.lock")
+
+
+def download_file(
+    fetcher: Fetcher,
+    key: str,
+    target: str | Path,
+    expected: Expected,
+    version_id: str | None = None,
+    settings: TransferSettings | None = None,
+    show_progress: bool = False,
+) -> Path:
+    """Return ``target`` after fetching ``key`` into it, verified against ``expected``."""
+    target = Path(target)
+    settings = settings or TransferSettings.from_env()
+    _make_folder(target.parent)
+    with FileLock(str(lock_path_for(target))):
+        if target.is_file():  # another process finished it while we waited
+            return target
+        partial = _Partial.resume(target.with_name(target.name + ".part"))
+        for _attempt in range(2):
+            _transfer_with_retries(fetcher, key, version_id, partial, settings, show_progress)
+            problem = _check(partial, expected)
+            if problem is None:
+                _publish(partial.path, target)
+                return target
+            partial.restart()
+        raise HashMismatchError(
+            f"{key} from {fetcher.describe()} failed verification twice ({problem}); "
+            f"nothing was saved at {target}. The source may be serving a damaged or changed "
+            "file; try again later or check the manifest version."
+        )
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheError(
+            f"Cannot create the cache folder {folder}: {exc.strerror}. Choose a writable "
+            "cache with cache_dir=... or the BRAINOBS_CACHE_DIR environment variable."
+        ) from exc
+    if not os.access(folder, os.W_OK):
+        raise CacheError(
+            f"The cache folder {folder} is not writable. Choose a writable cache with "
+            "cache_dir=... or the BRAINOBS_CACHE_DIR environment variable."
+        )
+
+
+def _transfer_with_retries(
+    fetcher: Fetcher,
+    key: str,
+    version_id: str | None,
+    partial: _Partial,
+    settings: TransferSettings,
+    show_progress: bool,
+) -> None:
+    """Fill ``partial`` to the end of the object, resuming after transient failures."""
+    for attempt in range(settings.retries + 1):
+        try:
+            _transfer(fetcher, key, version_id, partial, settings, show_progress)
+            return
+        except TransientError as exc:
+            if attempt == settings.retries:
+                raise TransientError(
+                    f"Gave up on {key} after {attempt + 1} attempts: {exc}. "
+                    f"{partial.written} bytes are kept in {partial.path}; run the same "
+                    "command again to resume."
+                ) from exc
+            time.sleep(settings.backoff(attempt + 1))
+
+
+def _transfer(
+    fetcher: Fetcher,
+    key: str,
+    version_id: str | None,
+    partial: _Partial,
+    settings: TransferSettings,
+    show_progress: bool,
+) -> None:
+    """Append the rest of the object to ``partial`` in one request."""
+    stream = fetcher.open(key, version_id=version_id, start=partial.written)
+    try:
+        if stream.offset != partial.written:  # the source ignored the range: start over
+            partial.restart()
+        bar = tqdm(
+            total=stream.total_size,
+            initial=partial.written,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=key.rsplit("/", 1)[-1],
+            disable=not show_progress,
+            leave=False,
+        )
+        with bar, partial.path.open("ab") as handle:
+            for block in stream.chunks(settings.chunk_size):
+                _append(handle, block, partial)
+                partial.hasher.update(block)
+                partial.written += len(block)
+                bar.update(len(block))
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        stream.close()
+
+
+def _append(handle: BinaryIO, block: bytes, partial: _Partial) -> None:
+    """Write ``block``; turn a failing disk into an error that says what to do."""
+    try:
+        _write_block(handle, block)
+    except OSError as exc:
+        what = "The disk is full" if exc.errno == errno.ENOSPC else f"Writing failed ({exc})"
+        raise DownloadError(
+            f"{what} while saving {partial.path.name[:-5]} ({partial.written} bytes written to "
+            f"{partial.path}). Free some space and run the same command again: the download "
+            "resumes from there."
+        ) from exc
+
+
+def _write_block(handle: BinaryIO, block: bytes) -> None:
+    """Write ``block`` to ``handle`` (a seam for tests that simulate a failing disk)."""
+    handle.write(block)
+
+
+def _check(partial: _Partial, expected: Expected) -> str | None:
+    """Return why the finished ``partial`` is not the expected file, or None if it is."""
+    if expected.size is not None and partial.written != expected.size:
+        return f"{partial.written} bytes instead of {expected.size}"
+    digest = partial.hasher.hexdigest()
+    if digest != expected.file_hash:
+        return f"BLAKE2b {digest[:12]}... instead of {expected.file_hash[:12]}..."
+    return None
+
+
+def _publish(part: Path, target: Path) -> None:
+    """Atomically move the verified ``part`` onto ``target`` and persist the rename."""
+    part.replace(target)
+    try:
+        fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

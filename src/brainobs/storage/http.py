@@ -1,0 +1,195 @@
+"""HTTP(S) transport with Range requests, and a fetcher for plain HTTPS mirrors."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from urllib.parse import quote
+
+import requests
+import urllib3
+
+from brainobs.config import TransferSettings
+from brainobs.errors import SourceError, TransientError
+
+_TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+class _ResponseStream:
+    """The body of one GET, from the offset the server actually answered with."""
+
+    def __init__(self, response: requests.Response, url: str, offset: int, total: int | None):
+        self._response = response
+        self._url = url
+        self._offset = offset
+        self._total = total
+
+    @property
+    def offset(self) -> int:
+        return self._offset
+
+    @property
+    def total_size(self) -> int | None:
+        return self._total
+
+    def chunks(self, chunk_size: int) -> Iterator[bytes]:
+        raw = self._response.raw
+        # read1 hands over whatever has arrived, so bytes received before a stall or a drop
+        # are kept (and the transfer resumes after them) instead of lost inside read().
+        read = raw.read1 if hasattr(raw, "read1") else raw.read
+        try:
+            while True:
+                block = read(chunk_size)
+                if not block:
+                    return
+                yield block
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TransientError(f"Transfer of {self._url} broke off: {exc}") from exc
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class HTTPTransport:
+    """GETs with timeouts and byte ranges; maps failures onto brainobs errors."""
+
+    def __init__(self, settings: TransferSettings | None = None) -> None:
+        self.settings = settings or TransferSettings.from_env()
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        """Return this thread's connection pool (requests sessions are not thread-safe)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        start: int = 0,
+        stop: int | None = None,
+        stream: bool = True,
+    ) -> requests.Response:
+        """Return the response to a GET of ``url`` (bytes ``[start, stop)`` when ranged)."""
+        headers = {"Accept-Encoding": "identity"}
+        if start or stop is not None:
+            last = "" if stop is None else str(stop - 1)
+            headers["Range"] = f"bytes={start}-{last}"
+        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        try:
+            response = self.session.get(
+                url, params=params, headers=headers, stream=stream, timeout=timeout
+            )
+        except requests.RequestException as exc:
+            raise TransientError(f"Could not reach {url}: {exc}") from exc
+        self._raise_for_status(response, url)
+        return response
+
+    def head_size(self, url: str, params: Mapping[str, str] | None = None) -> int:
+        """Return the object size the server reports for ``url``."""
+        response = self.get(url, params=params, start=0, stop=1)
+        response.close()
+        total = _total_from_headers(response.headers)
+        if total is None:
+            raise SourceError(f"{url} does not report its size (no Content-Range).")
+        return total
+
+    def open(self, url: str, params: Mapping[str, str] | None, start: int) -> _ResponseStream:
+        """Return a stream of ``url`` from byte ``start``."""
+        response = self.get(url, params=params, start=start)
+        if response.status_code == 416:
+            response.close()
+            return _ResponseStream(response, url, start, start)
+        if response.status_code == 206:
+            match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+            offset = int(match.group(1)) if match else start
+        else:
+            offset = 0  # the server ignored the Range header: the body starts at byte 0
+        total = _total_from_headers(response.headers)
+        response.raw.decode_content = False
+        return _ResponseStream(response, url, offset, total)
+
+    def read_range(
+        self, url: str, params: Mapping[str, str] | None, start: int, stop: int
+    ) -> bytes:
+        """Return bytes ``[start, stop)`` of ``url``."""
+        if stop <= start:
+            return b""
+        response = self.get(url, params=params, start=start, stop=stop, stream=False)
+        if response.status_code == 200:
+            return response.content[start:stop]
+        return response.content
+
+    @staticmethod
+    def _raise_for_status(response: requests.Response, url: str) -> None:
+        status = response.status_code
+        if status < 400 or status == 416:
+            return
+        response.close()
+        if status in _TRANSIENT_STATUS:
+            raise TransientError(f"{url} answered {status} {response.reason}; will retry.")
+        if status == 404:
+            raise SourceError(f"{url} does not exist (404).")
+        raise SourceError(f"{url} answered {status} {response.reason}.")
+
+
+def _total_from_headers(headers: Mapping[str, str]) -> int | None:
+    """Return the full object size from Content-Range, else Content-Length."""
+    match = _CONTENT_RANGE.match(headers.get("Content-Range", ""))
+    if match and match.group(3) != "*":
+        return int(match.group(3))
+    if "Content-Range" not in headers and "Content-Length" in headers:
+        return int(headers["Content-Length"])
+    return None
+
+
+class HTTPFetcher:
+    """Serves ``<base_url>/<key>`` from any HTTP(S) server that honours Range requests.
+
+    Object versions are sent as ``?versionId=`` (what S3's HTTPS interface understands;
+    plain servers ignore it). Plain servers cannot list keys.
+    """
+
+    def __init__(self, base_url: str, settings: TransferSettings | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.transport = HTTPTransport(settings)
+
+    def __repr__(self) -> str:
+        return f"HTTPFetcher({self.base_url!r})"
+
+    def describe(self) -> str:
+        """Return a short description of the source."""
+        return f"HTTP server {self.base_url}"
+
+    def url_of(self, key: str) -> str:
+        """Return the URL of ``key``."""
+        return f"{self.base_url}/{quote(key)}"
+
+    @staticmethod
+    def _params(version_id: str | None) -> dict[str, str] | None:
+        return {"versionId": version_id} if version_id else None
+
+    def size(self, key: str, version_id: str | None = None) -> int:
+        """Return the size in bytes of ``key``."""
+        return self.transport.head_size(self.url_of(key), self._params(version_id))
+
+    def open(self, key: str, version_id: str | None = None, start: int = 0) -> _ResponseStream:
+        """Return a stream of ``key`` from byte ``start``."""
+        return self.transport.open(self.url_of(key), self._params(version_id), start)
+
+    def read_range(self, key: str, start: int, stop: int, version_id: str | None = None) -> bytes:
+        """Return bytes ``[start, stop)`` of ``key``."""
+        return self.transport.read_range(self.url_of(key), self._params(version_id), start, stop)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Plain HTTP has no listing: raise, saying how to name a manifest instead."""
+        raise SourceError(
+            f"{self.describe()} cannot list files, so manifests cannot be discovered there. "
+            "Name the manifest version explicitly (--manifest VERSION), or use an S3 source."
+        )
