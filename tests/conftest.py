@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+from tests.support.release import TinyRelease, write_tiny_release
+from tests.support.s3 import moto_s3_server, publish_release
+
+from brainobs.releases import VBN
 
 FAULT_SUMMARY: list[dict[str, Any]] = []
 
@@ -16,3 +23,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     write(f"{'scenario':<34} {'first try':<44} {'retry':<10} {'final file'}")
     for row in FAULT_SUMMARY:
         write(f"{row['scenario']:<34} {row['first']:<44.44} {row['retry']:<10} {row['final']}")
+
+
+@pytest.fixture(scope="session")
+def tiny_release(tmp_path_factory: pytest.TempPathFactory) -> TinyRelease:
+    """A two-version generated release in the bucket layout (storage tests)."""
+    return write_tiny_release(tmp_path_factory.mktemp("bucket"))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tiny_release: TinyRelease) -> Iterator[str]:
+    """moto's S3 server on loopback holding ``tiny_release`` in a public versioned bucket.
+
+    moto keeps its buckets in process-wide state, so the whole test session shares this one
+    server: tests that need other objects put them in other buckets.
+    """
+    with moto_s3_server() as endpoint:
+        publish_release(endpoint, VBN.bucket, tiny_release.root)
+        yield endpoint

@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.range_server import RangeServer
+from tests.support.release import TinyRelease
 
 from brainobs.config import TransferSettings
 from brainobs.releases import VBN
@@ -11,29 +13,14 @@ from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
 from brainobs.storage.s3 import S3Fetcher
-from tests.support.range_server import RangeServer
-from tests.support.release import TinyRelease, write_tiny_release
-from tests.support.s3 import moto_s3_server, publish_release
 
 FAST = TransferSettings(connect_timeout=2.0, read_timeout=2.0, retries=3, backoff_initial=0.01)
-
-
-@pytest.fixture(scope="session")
-def tiny_release(tmp_path_factory: pytest.TempPathFactory) -> TinyRelease:
-    return write_tiny_release(tmp_path_factory.mktemp("bucket"))
 
 
 @pytest.fixture(scope="session")
 def http_server(tiny_release: TinyRelease) -> Iterator[RangeServer]:
     with RangeServer(tiny_release.root) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tiny_release: TinyRelease) -> Iterator[str]:
-    with moto_s3_server() as endpoint:
-        publish_release(endpoint, VBN.bucket, tiny_release.root)
-        yield endpoint
 
 
 @pytest.fixture(params=["local", "http", "s3"])

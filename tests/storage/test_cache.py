@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from tests.support.release import PROJECT, TinyRelease
 
 from brainobs.errors import (
     CacheError,
@@ -22,14 +23,13 @@ from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
-from tests.support.release import PROJECT, TinyRelease
 
 
 def _cache(cache_dir: Path, fetcher: Fetcher) -> ReleaseCache:
     return ReleaseCache(cache_dir, PROJECT, fetcher)
 
 
-def _load(cache: ReleaseCache, version: str):  # noqa: ANN202
+def _load(cache: ReleaseCache, version: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutdatedManifestWarning)
         return cache.load_manifest(version)
@@ -57,7 +57,7 @@ def test_download_layout_matches_reference(
     assert not list(cache_dir.rglob("*.part"))
 
 
-def test_http_source_needs_a_version(cache_dir: Path, http_server) -> None:  # noqa: ANN001
+def test_http_source_needs_a_version(cache_dir: Path, http_server) -> None:
     # A plain HTTP mirror cannot list, so "latest" cannot be found: the error says what to do.
     cache = ReleaseCache(cache_dir, PROJECT, HTTPFetcher(http_server.url))
     with pytest.raises(SourceError, match="--manifest"):
@@ -68,7 +68,7 @@ def test_http_source_needs_a_version(cache_dir: Path, http_server) -> None:  # n
 
 def test_second_access_does_not_download(
     tiny_release: TinyRelease, cache_dir: Path, http_server
-) -> None:  # noqa: ANN001
+) -> None:
     cache = _cache(cache_dir, LocalFetcher(tiny_release.root))
     _load(cache, "0.1.0")
     path = cache.data_path(2)
@@ -221,7 +221,7 @@ def test_read_only_cache_dir_is_a_clear_error(
     monkeypatch.setattr(
         os, "access", lambda p, m: False if Path(p) == locked else real_access(p, m)
     )
-    with pytest.raises(CacheError, match="not writable.*BRAINOBS_CACHE_DIR"):
+    with pytest.raises(CacheError, match=r"not writable.*BRAINOBS_CACHE_DIR"):
         _cache(locked, LocalFetcher(tiny_release.root))
     assert list(locked.iterdir()) == []
 

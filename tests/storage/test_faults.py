@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import FAULT_SUMMARY
+from tests.support.range_server import Fault, RangeServer
+from tests.support.release import TinyRelease
 
 from brainobs.config import TransferSettings
 from brainobs.errors import DownloadError, HashMismatchError, TransientError
@@ -19,9 +22,6 @@ from brainobs.storage import download as download_module
 from brainobs.storage.download import Expected, download_file
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.http import HTTPFetcher
-from tests.conftest import FAULT_SUMMARY
-from tests.support.range_server import Fault, RangeServer
-from tests.support.release import TinyRelease
 
 SETTINGS = TransferSettings(connect_timeout=2.0, read_timeout=0.5, retries=3, backoff_initial=0.01)
 NO_RETRY = TransferSettings(connect_timeout=2.0, read_timeout=0.5, retries=0, backoff_initial=0.01)
@@ -71,7 +71,7 @@ def test_transient_faults_resume(
     fault: Fault,
     server: RangeServer,
     big,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     key, expected, data = big
     server.inject(key, fault)
@@ -95,7 +95,7 @@ def test_transient_faults_resume(
 def test_fault_without_retries_keeps_partial_out_of_sight(
     server: RangeServer,
     big,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     key, expected, _ = big
     server.inject(key, Fault("drop", after=500_000))
@@ -116,7 +116,7 @@ def test_bad_bytes_are_never_published(
     kind: str,
     server: RangeServer,
     big,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     key, expected, data = big
     target = tmp_path / "f.nwb"
@@ -138,7 +138,7 @@ def test_bad_bytes_are_never_published(
 def test_single_corruption_is_refetched_transparently(
     server: RangeServer,
     big,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     key, expected, data = big
     server.inject(key, Fault("corrupt", after=10))
@@ -152,20 +152,20 @@ def test_disk_full_keeps_partial_and_resumes(
     server: RangeServer,
     big,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     key, expected, data = big
     target = tmp_path / "f.nwb"
     budget = {"left": 1_500_000}
 
-    def full_disk(handle, block):  # noqa: ANN001, ANN202
+    def full_disk(handle, block):
         if budget["left"] < len(block):
             raise OSError(errno.ENOSPC, "No space left on device")
         budget["left"] -= len(block)
         handle.write(block)
 
     monkeypatch.setattr(download_module, "_write_block", full_disk)
-    with pytest.raises(DownloadError, match="disk is full.*Free some space"):
+    with pytest.raises(DownloadError, match=r"disk is full.*Free some space"):
         download_file(HTTPFetcher(server.url, SETTINGS), key, target, expected, settings=SETTINGS)
     assert not target.exists()
     kept = target.with_name("f.nwb.part").stat().st_size
@@ -203,14 +203,14 @@ def _child(
     )
 
 
-def _wait_for(condition, timeout: float = 20.0) -> None:  # noqa: ANN001
+def _wait_for(condition, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.02)
 
 
-def test_sigkill_mid_download_then_resume(server: RangeServer, big, tmp_path: Path) -> None:  # noqa: ANN001
+def test_sigkill_mid_download_then_resume(server: RangeServer, big, tmp_path: Path) -> None:
     key, expected, data = big
     target = tmp_path / "f.nwb"
     part = target.with_name("f.nwb.part")
@@ -227,7 +227,7 @@ def test_sigkill_mid_download_then_resume(server: RangeServer, big, tmp_path: Pa
     _record("SIGKILL mid-download, restarted", f"killed at {kept} bytes", "resumed", "verified")
 
 
-def test_two_processes_download_once(server: RangeServer, big, tmp_path: Path) -> None:  # noqa: ANN001
+def test_two_processes_download_once(server: RangeServer, big, tmp_path: Path) -> None:
     key, expected, data = big
     target = tmp_path / "f.nwb"
     server.inject(key, Fault("throttle", rate=4_000_000))

@@ -7,11 +7,11 @@ de-duplicate them).
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import zlib
 
 from brainobs.releases import VBN
 from brainobs.storage.manifest import Manifest, entry_for_file
@@ -37,7 +37,7 @@ def _write(root: Path, key: str, data: bytes) -> Path:
 
 
 def _manifest(root: Path, version: str, metadata: dict[str, str], data: dict[str, str]) -> Manifest:
-    def entry(key: str):  # noqa: ANN202
+    def entry(key: str):
         return entry_for_file(
             root / key, f"{URL_ROOT}/{key}", version_id=f"v-{version}-{zlib.crc32(key.encode())}"
         )

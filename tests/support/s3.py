@@ -35,7 +35,7 @@ def moto_s3_server() -> Iterator[str]:
         server.stop()
 
 
-def s3_client(endpoint: str):  # noqa: ANN201 - boto3 client
+def s3_client(endpoint: str):
     import boto3
 
     return boto3.client(

@@ -54,6 +54,7 @@ from brainobs.storage.manifest import (
 DOWNLOADED_DATA = "_downloaded_data.json"
 LAST_USED = "_manifest_last_used.txt"
 QUARANTINE = "_quarantine"
+LOCKS = ".locks"
 
 
 class ReleaseCache:
@@ -243,6 +244,7 @@ class ReleaseCache:
             version_id=entry.version_id,
             settings=self.settings,
             show_progress=self.show_progress,
+            lock_dir=self.cache_dir / LOCKS,
         )
         self.record(path, entry.file_hash)
         return path
@@ -322,7 +324,8 @@ def read_downloaded_data(cache_dir: Path) -> dict[str, str]:
 
 def update_downloaded_data(cache_dir: Path, changes: dict[str, str | None]) -> None:
     """Apply ``changes`` (path -> hash, or None to forget) to the record, under a lock."""
-    with FileLock(str(cache_dir / f".{DOWNLOADED_DATA}.lock")):
+    (cache_dir / LOCKS).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(cache_dir / LOCKS / f"{DOWNLOADED_DATA}.lock")):
         data = read_downloaded_data(cache_dir)
         for path, digest in changes.items():
             if digest is None:

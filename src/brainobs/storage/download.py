@@ -59,9 +59,12 @@ class _Partial:
         self.written = 0
 
 
-def lock_path_for(target: Path) -> Path:
-    """Return the lock file that guards downloads of ``target``."""
-    return target.with_name(f".{target.name}.lock")
+def lock_path_for(target: Path, lock_dir: Path | None = None) -> Path:
+    """Return the lock file that guards downloads of ``target`` (kept in ``lock_dir``)."""
+    if lock_dir is None:
+        return target.with_name(f".{target.name}.lock")
+    digest = hashlib.blake2b(str(target.absolute()).encode(), digest_size=10).hexdigest()
+    return lock_dir / f"{target.name}.{digest}.lock"
 
 
 def download_file(
@@ -72,12 +75,18 @@ def download_file(
     version_id: str | None = None,
     settings: TransferSettings | None = None,
     show_progress: bool = False,
+    lock_dir: Path | None = None,
 ) -> Path:
-    """Return ``target`` after fetching ``key`` into it, verified against ``expected``."""
+    """Return ``target`` after fetching ``key`` into it, verified against ``expected``.
+
+    ``lock_dir`` holds the lock files (default: beside ``target``).
+    """
     target = Path(target)
     settings = settings or TransferSettings.from_env()
     _make_folder(target.parent)
-    with FileLock(str(lock_path_for(target))):
+    if lock_dir is not None:
+        _make_folder(lock_dir)
+    with FileLock(str(lock_path_for(target, lock_dir))):
         if target.is_file():  # another process finished it while we waited
             return target
         partial = _Partial.resume(target.with_name(target.name + ".part"))

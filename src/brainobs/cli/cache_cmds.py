@@ -1,0 +1,132 @@
+"""``brainobs cache``: inspect, verify, repair and clear the download cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from brainobs.cli.options import cache_dir_option, endpoint_option, source_option
+
+
+@click.group()
+def cache() -> None:
+    """Inspect, verify, repair or clear the download cache.
+
+    \b
+    Example:
+      brainobs cache info
+      brainobs cache verify --repair
+    """
+
+
+@cache.command()
+@cache_dir_option
+def info(cache_dir: str | None) -> None:
+    """Show where the cache is and what it holds.
+
+    \b
+    Example:
+      brainobs cache info --cache-dir ~/allen_cache
+    """
+    from brainobs import config
+    from brainobs.storage.inventory import cache_inventory
+
+    root = config.cache_dir(cache_dir)
+    click.echo(f"cache folder: {root}")
+    rows = cache_inventory(root)
+    if not rows:
+        click.echo("(empty: download something with `brainobs download <release>`)")
+        return
+    click.echo(f"{'manifest':<58} {'files':>7} {'size':>10}  last used")
+    for row in rows:
+        mark = "*" if row.last_used else ""
+        size = _human(row.bytes)
+        click.echo(f"{row.manifest:<58} {row.files:>7} {size:>10}  {mark}")
+
+
+@cache.command()
+@click.option("--repair", is_flag=True, help="Move damaged files aside and fetch them again.")
+@cache_dir_option
+@source_option
+@endpoint_option
+def verify(repair: bool, cache_dir: str | None, source: str | None, endpoint: str | None) -> None:
+    """Re-hash every cached file against its manifest.
+
+    Exits with status 1 if a damaged file remains.
+
+    \b
+    Example:
+      brainobs cache verify --repair
+    """
+    from brainobs import config
+    from brainobs.storage.verify import verify_cache
+
+    root = config.cache_dir(cache_dir)
+
+    def show(result) -> None:
+        if result.status != "ok":
+            click.echo(f"{result.status:<14} {result.path}  {result.detail}")
+
+    results = verify_cache(
+        root, repair=repair, cache_for=_cache_factory(root, source, endpoint), on_file=show
+    )
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "corrupt", "repaired")}
+    failed = sum(r.status == "repair-failed" for r in results)
+    click.echo(
+        f"{len(results)} files checked: {counts['ok']} ok, {counts['corrupt']} damaged, "
+        f"{counts['repaired']} repaired, {failed} could not be repaired."
+    )
+    if counts["corrupt"] and not repair:
+        click.echo("Repair them with: brainobs cache verify --repair")
+    if counts["corrupt"] or failed:
+        raise click.exceptions.Exit(1)
+
+
+@cache.command()
+@click.option("--release", default=None, help="Only this release (vbn, vbo, vcn).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@cache_dir_option
+def clear(release: str | None, yes: bool, cache_dir: str | None) -> None:
+    """Delete cached files (all, or one release's).
+
+    \b
+    Example:
+      brainobs cache clear --release vbn --yes
+    """
+    from brainobs import config
+    from brainobs.releases import get_release
+    from brainobs.storage.inventory import clear_cache
+
+    root = config.cache_dir(cache_dir)
+    project = get_release(release).project_name if release else None
+    what = f"{project} files" if project else "everything"
+    if not yes:
+        click.confirm(f"Delete {what} in {root}?", abort=True)
+    removed = clear_cache(root, project)
+    click.echo(f"Removed {removed} entries from {root}.")
+
+
+def _cache_factory(root: Path, source: str | None, endpoint: str | None):
+    """Return a function giving a downloading cache for a manifest's project."""
+    from brainobs.releases import RELEASES
+    from brainobs.storage.cache import ReleaseCache
+    from brainobs.storage.sources import make_fetcher
+
+    by_project = {r.project_name: r for r in RELEASES.values()}
+
+    def cache_for(manifest):
+        release = by_project.get(manifest.project_name)
+        fetcher = make_fetcher(release, source, endpoint) if release else None
+        return ReleaseCache(root, manifest.project_name, fetcher, show_progress=True)
+
+    return cache_for
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1000
+    return f"{size:.1f} TB"

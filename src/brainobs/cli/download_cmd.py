@@ -1,0 +1,65 @@
+"""``brainobs download``: fetch a release's files into the cache, verified."""
+
+from __future__ import annotations
+
+import click
+
+from brainobs.cli.options import source_options
+
+
+@click.command()
+@click.argument("release")
+@click.argument("ids", nargs=-1)
+@click.option(
+    "--manifest",
+    "version",
+    default=None,
+    metavar="VERSION",
+    help="Manifest version, e.g. 0.5.0 (default: the latest).",
+)
+@click.option("--metadata-only", is_flag=True, help="Only the metadata tables.")
+@click.option("--yes", is_flag=True, help="Do not ask before downloading a whole release.")
+@source_options
+def download(
+    release: str,
+    ids: tuple[str, ...],
+    version: str | None,
+    metadata_only: bool,
+    yes: bool,
+    cache_dir: str | None,
+    source: str | None,
+    endpoint: str | None,
+) -> None:
+    """Download RELEASE (vbn, vbo) files into the cache, verified against the manifest.
+
+    IDS are session, experiment, probe or file ids; without them every file is fetched.
+    Interrupted downloads resume where they stopped.
+
+    \b
+    Examples:
+      brainobs download vbn --metadata-only
+      brainobs download vbn 1044385384 --manifest 0.5.0
+    """
+    from tqdm.auto import tqdm
+
+    from brainobs import config
+    from brainobs.releases import get_release
+    from brainobs.storage.cache import ReleaseCache
+    from brainobs.storage.resolve import entries_for_ids
+    from brainobs.storage.sources import make_fetcher
+
+    rel = get_release(release)
+    fetcher = make_fetcher(rel, source, endpoint)
+    cache = ReleaseCache(config.cache_dir(cache_dir), rel.project_name, fetcher, show_progress=True)
+    manifest = cache.load_manifest(version)
+    click.echo(f"{rel.title} manifest {manifest.manifest_version} from {fetcher.describe()}")
+    entries = list(manifest.metadata_files.values())
+    if not metadata_only:
+        wanted = entries_for_ids(cache, ids) if ids else list(manifest.data_files.values())
+        if not ids and len(wanted) > 20 and not yes:
+            click.confirm(f"Download all {len(wanted)} data files of {rel.name}?", abort=True)
+        entries += wanted
+    with tqdm(entries, desc="files", unit="file", disable=len(entries) < 2) as bar:
+        for entry in bar:
+            cache.fetch(entry)
+    click.echo(f"{len(entries)} files ready in {cache.cache_dir / manifest.cache_folder}")
