@@ -226,8 +226,19 @@ def test_reward_rate_window_and_response_start_are_keywords() -> None:
 # --- rolling rates and d-prime ----------------------------------------------------------------
 def rolling_trials() -> pd.DataFrame:
     """Return H, H, M, (aborted), FA, H, CR, CR: seven non-aborted trials."""
-    kinds = ["hit", "hit", "miss", "aborted", "false_alarm", "hit", "correct_reject", "correct_reject"]
-    return make_trials([make_trial(kind, 8.0 * i, (8.0 * i + 4.3,)) for i, kind in enumerate(kinds)])
+    kinds = [
+        "hit",
+        "hit",
+        "miss",
+        "aborted",
+        "false_alarm",
+        "hit",
+        "correct_reject",
+        "correct_reject",
+    ]
+    return make_trials(
+        [make_trial(kind, 8.0 * i, (8.0 * i + 4.3,)) for i, kind in enumerate(kinds)]
+    )
 
 
 def test_rolling_rates_by_hand() -> None:
@@ -377,7 +388,11 @@ def test_change_lick_raster() -> None:
     trials = small_session()
     raster = behavior.change_lick_raster(trials, window=(-1.0, 1.0))
     assert raster.columns.tolist() == [
-        "trials_id", "change_time", "outcome", "lick_time", "time_from_change"
+        "trials_id",
+        "change_time",
+        "outcome",
+        "lick_time",
+        "time_from_change",
     ]
     assert raster["trials_id"].tolist() == [0, 1, 1, 2, 4]  # the aborted trial has no change
     assert raster["outcome"].astype(str).tolist() == ["hit", "miss", "miss", "false_alarm", "hit"]
@@ -427,13 +442,23 @@ def test_hit_rate_by_image_pair() -> None:
 
 # --- training history -------------------------------------------------------------------------
 def test_training_history_rows_sorted_by_date() -> None:
-    trials, rewards = reference_vector()
+    trials, _ = reference_vector()
     sessions = [
-        (2, {"session_type": "OPHYS_1_images_A", "date_of_acquisition": "2020-01-05"}, trials, None),
+        (
+            2,
+            {"session_type": "OPHYS_1_images_A", "date_of_acquisition": "2020-01-05"},
+            trials,
+            None,
+        ),
         (
             1,
-            pd.Series({"session_type": "TRAINING_3_images_A_10uL_reward",
-                       "date_of_acquisition": "2020-01-02 10:00:00+00:00", "sex": "F"}),
+            pd.Series(
+                {
+                    "session_type": "TRAINING_3_images_A_10uL_reward",
+                    "date_of_acquisition": "2020-01-02 10:00:00+00:00",
+                    "sex": "F",
+                }
+            ),
             small_session(),
             None,
         ),
@@ -450,7 +475,9 @@ def test_training_history_rows_sorted_by_date() -> None:
 
 
 def test_training_history_passes_metric_options_and_handles_empty() -> None:
-    sessions = [(5, {"session_type": "X", "date_of_acquisition": "2020-01-01"}, small_session(), None)]
+    sessions = [
+        (5, {"session_type": "X", "date_of_acquisition": "2020-01-01"}, small_session(), None)
+    ]
     history = behavior.training_history(
         sessions, engaged_trial_reward_rate_threshold=4.0, trial_window=2, initial_trials=1
     )
@@ -462,9 +489,10 @@ def test_training_history_passes_metric_options_and_handles_empty() -> None:
 
 def test_training_history_errors_name_the_session() -> None:
     bad_trials = small_session().drop(columns="hit")
-    with pytest.raises(InvalidInputError, match="behavior session 9: .*'hit'"):
-        behavior.training_history([(9, {"session_type": "X", "date_of_acquisition": "2020"},
-                                    bad_trials, None)])
+    with pytest.raises(InvalidInputError, match=r"behavior session 9: .*'hit'"):
+        behavior.training_history(
+            [(9, {"session_type": "X", "date_of_acquisition": "2020"}, bad_trials, None)]
+        )
     with pytest.raises(InvalidInputError, match="session 3 has no `date_of_acquisition`"):
         behavior.training_history([(3, {"session_type": "X"}, small_session(), None)])
     with pytest.raises(InvalidInputError, match="tuple"):
@@ -473,7 +501,9 @@ def test_training_history_errors_name_the_session() -> None:
 
 def test_session_stage() -> None:
     assert behavior.session_stage("OPHYS_4_images_A") == "OPHYS_4"
-    assert behavior.session_stage("HABITUATION_5_images_G_handoff_ready_5uL_reward") == "HABITUATION_5"
+    assert (
+        behavior.session_stage("HABITUATION_5_images_G_handoff_ready_5uL_reward") == "HABITUATION_5"
+    )
     assert behavior.session_stage("TRAINING_0_gratings_autorewards_15min") == "TRAINING_0"
     assert behavior.session_stage("free_form") == "free_form"
 
@@ -517,6 +547,7 @@ def test_bad_flag_values_are_named() -> None:
         (lambda: behavior.reward_rate(small_session().iloc[:0]), "no rows"),
         (lambda: behavior.reward_rate(small_session(), window=0.0), "window must be a positive"),
         (lambda: behavior.rolling_performance(small_session(), sliding_window=0), "sliding_window"),
+        (lambda: behavior.reward_rate(small_session(), trial_window=2.5), "whole number"),
         (lambda: behavior.performance_metrics(small_session(), pd.DataFrame({"v": [1]})), "volume"),
         (lambda: behavior.align_licks([1.0], [1.0], window=(1.0, -1.0)), "must be before"),
         (lambda: behavior.align_licks([1.0], [1.0], window=1.0), "pair"),  # type: ignore[arg-type]

@@ -41,8 +41,9 @@ def lick_timestamps(licks: pd.DataFrame | Sequence[float] | np.ndarray) -> np.nd
                 f"licks table has no `timestamps` column (columns: {list(licks.columns)}); pass "
                 "the session's `licks` table or an array of lick times in seconds."
             )
-        licks = licks["timestamps"]
-    values = np.asarray(licks, dtype=float).reshape(-1)
+        values = licks["timestamps"].to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = np.asarray(licks, dtype=float).reshape(-1)
     return np.sort(values[np.isfinite(values)])
 
 

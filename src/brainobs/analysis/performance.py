@@ -36,6 +36,11 @@ Differences from AllenSDK
   ``total_reward_volume`` come from the trials (trials with a reward volume, and their sum).
 * Sessions too short for a reward rate (≤ ``initial_trials`` trials) give NaN metrics without
   numpy's "All-NaN slice" warning.
+* ``reward_rate`` returns a Series indexed like ``trials`` (the reference returns an array).
+* Kept as in the reference, on purpose: the reward-rate window ``[n - 25, n + 25)`` holds 25
+  trials before and 24 after the current one; the latency compares delay-free lick times
+  with ``change_time``, which includes the monitor delay (so it is the time from the image
+  appearing on screen); and the rate counts responses in time, not delivered rewards.
 * Release-table ``engaged_trial_count`` values were computed from the pkl with zero monitor
   delay; the value computed here from NWB trials can differ slightly (as in the reference).
 """
@@ -77,6 +82,15 @@ def _check_positive(**values: float) -> None:
             raise InvalidInputError(f"{name} must be a positive number, got {value!r}.")
 
 
+def _check_trial_counts(**values: int) -> None:
+    """Return None if every keyword value is a positive whole number of trials; raise otherwise."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidInputError(
+                f"{name} must be a positive whole number of trials, got {value!r}."
+            )
+
+
 def response_latency(trials: pd.DataFrame, *, min_latency: float | None = None) -> pd.Series:
     """Return per trial the first lick after ``change_time`` minus ``change_time`` (s).
 
@@ -107,7 +121,8 @@ def reward_rate(
 ) -> pd.Series:
     """Return the reward rate (rewards/min) of each trial over a centred window of trials."""
     start = validate_trials(trials, REWARD_RATE_COLUMNS)
-    _check_positive(window=window, trial_window=trial_window)
+    _check_positive(window=window)
+    _check_trial_counts(trial_window=trial_window)
     latency = response_latency(trials, min_latency=response_window_start).to_numpy()
     with np.errstate(invalid="ignore"):
         correct = np.concatenate(([0], np.cumsum(latency < window)))
@@ -177,7 +192,7 @@ def rolling_performance(
     rolling_dprime``; all but ``reward_rate`` are NaN on aborted trials.
     """
     validate_trials(trials, ROLLING_COLUMNS)
-    _check_positive(sliding_window=sliding_window)
+    _check_trial_counts(sliding_window=sliding_window)
     rate = reward_rate(
         trials,
         response_window_start=response_window_start,
@@ -194,13 +209,12 @@ def rolling_performance(
         d_prime = np.zeros(hit.shape)
     else:
         d_prime = dprime(hit, fa, limit=dprime_limit)
-    table = pd.DataFrame(index=trials.index, columns=list(ROLLING_PERFORMANCE_COLUMNS), dtype=float)
-    table["reward_rate"] = rate.to_numpy()
-    for name, values in zip(ROLLING_PERFORMANCE_COLUMNS[1:], (hit_raw, hit, fa_raw, fa, d_prime)):
-        column = np.full(len(trials), np.nan)
-        column[kept] = values
-        table[name] = column
-    return table
+    columns = {"reward_rate": rate.to_numpy()}
+    kept_values = (hit_raw, hit, fa_raw, fa, d_prime)
+    for name, values in zip(ROLLING_PERFORMANCE_COLUMNS[1:], kept_values, strict=True):
+        columns[name] = np.full(len(trials), np.nan)
+        columns[name][kept] = values
+    return pd.DataFrame(columns, index=trials.index)
 
 
 def engaged_trials(
@@ -232,8 +246,8 @@ def _reward_totals(trials: pd.DataFrame, rewards: pd.DataFrame | None) -> tuple[
             "rewards must be a DataFrame with a `volume` column (the session's `rewards` "
             "table), or None to count rewards from trials.reward_volume."
         )
-    volume = pd.to_numeric(rewards["volume"], errors="coerce")
-    return len(rewards), float(volume.sum())
+    reward_volume = pd.to_numeric(rewards["volume"], errors="coerce")
+    return len(rewards), float(reward_volume.sum())
 
 
 def _rate_summaries(rolling: pd.DataFrame, engaged: pd.Series) -> dict[str, float]:

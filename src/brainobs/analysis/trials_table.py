@@ -37,7 +37,7 @@ def _rows_text(labels: Iterable[object]) -> str:
 
 
 def require_columns(table: pd.DataFrame, columns: Iterable[str], what: str = "trials") -> None:
-    """Return None if ``table`` is a DataFrame holding every name in ``columns``; raise otherwise."""
+    """Return None if ``table`` is a DataFrame with every name in ``columns``; raise otherwise."""
     if not isinstance(table, pd.DataFrame):
         raise InvalidInputError(
             f"{what} must be a pandas DataFrame, got {type(table).__name__}; pass the session's "
@@ -125,7 +125,7 @@ def flat_lick_times(trials: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Return (row position, lick time) arrays flattening ``trials.lick_times`` in table order."""
     arrays = [
         _as_lick_array(cell, label)
-        for cell, label in zip(trials["lick_times"].tolist(), trials.index)
+        for cell, label in zip(trials["lick_times"].tolist(), trials.index, strict=True)
     ]
     counts = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))
     rows = np.repeat(np.arange(len(arrays)), counts)

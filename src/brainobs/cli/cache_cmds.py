@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from brainobs.storage.cache import ReleaseCache
+    from brainobs.storage.manifest import Manifest
 
 from brainobs.cli.options import cache_dir_option, endpoint_option, source_option
 
@@ -60,11 +66,11 @@ def verify(repair: bool, cache_dir: str | None, source: str | None, endpoint: st
       brainobs cache verify --repair
     """
     from brainobs import config
-    from brainobs.storage.verify import verify_cache
+    from brainobs.storage.verify import VerifyResult, verify_cache
 
     root = config.cache_dir(cache_dir)
 
-    def show(result) -> None:
+    def show(result: VerifyResult) -> None:
         if result.status != "ok":
             click.echo(f"{result.status:<14} {result.path}  {result.detail}")
 
@@ -107,7 +113,9 @@ def clear(release: str | None, yes: bool, cache_dir: str | None) -> None:
     click.echo(f"Removed {removed} entries from {root}.")
 
 
-def _cache_factory(root: Path, source: str | None, endpoint: str | None):
+def _cache_factory(
+    root: Path, source: str | None, endpoint: str | None
+) -> Callable[[Manifest], ReleaseCache]:
     """Return a function giving a downloading cache for a manifest's project."""
     from brainobs.releases import RELEASES
     from brainobs.storage.cache import ReleaseCache
@@ -115,7 +123,7 @@ def _cache_factory(root: Path, source: str | None, endpoint: str | None):
 
     by_project = {r.project_name: r for r in RELEASES.values()}
 
-    def cache_for(manifest):
+    def cache_for(manifest: Manifest) -> ReleaseCache:
         release = by_project.get(manifest.project_name)
         fetcher = make_fetcher(release, source, endpoint) if release else None
         return ReleaseCache(root, manifest.project_name, fetcher, show_progress=True)

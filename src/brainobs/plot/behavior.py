@@ -72,9 +72,9 @@ def _shade_epochs(ax: Axes, epochs: pd.DataFrame, trials: pd.DataFrame | None) -
     )
     engaged = epochs[epochs["engaged"].astype(bool)]
     if trials is None:
-        edges = zip(engaged["first_trial_id"], engaged["last_trial_id"])
+        edges = zip(engaged["first_trial_id"], engaged["last_trial_id"], strict=True)
     else:
-        edges = zip(engaged["start_time"] / 60.0, engaged["stop_time"] / 60.0)
+        edges = zip(engaged["start_time"] / 60.0, engaged["stop_time"] / 60.0, strict=True)
     for number, (start, stop) in enumerate(edges):
         label = "engaged" if number == 0 else None
         ax.axvspan(float(start), float(stop), color="#ffe9a8", alpha=0.6, lw=0, label=label)
@@ -151,7 +151,7 @@ def plot_lick_raster(
     if response_window is not None:
         ax.axvspan(*response_window, color="#dddddd", lw=0, label="response window")
     ax.axvline(0.0, color="black", lw=0.8)
-    y = rows.get_indexer(raster[id_column])
+    y = rows.get_indexer(pd.Index(raster[id_column]))
     outcome = raster["outcome"].astype(str).to_numpy()
     for name, color in OUTCOME_COLORS.items():
         chosen = (outcome == name) & (y >= 0)

@@ -48,7 +48,7 @@ def get_axes(ax: Any = None, figsize: tuple[float, float] = (4.0, 3.0)) -> Any:
         return ax
     import matplotlib.pyplot as plt
 
-    with plt.rc_context(RC_PARAMS):
+    with plt.rc_context(RC_PARAMS):  # type: ignore[arg-type]
         _, new_ax = plt.subplots(figsize=figsize)
     for key in ("top", "right"):
         new_ax.spines[key].set_visible(False)

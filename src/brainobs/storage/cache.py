@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from filelock import FileLock
@@ -322,7 +322,7 @@ def read_downloaded_data(cache_dir: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def update_downloaded_data(cache_dir: Path, changes: dict[str, str | None]) -> None:
+def update_downloaded_data(cache_dir: Path, changes: Mapping[str, str | None]) -> None:
     """Apply ``changes`` (path -> hash, or None to forget) to the record, under a lock."""
     (cache_dir / LOCKS).mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache_dir / LOCKS / f"{DOWNLOADED_DATA}.lock")):

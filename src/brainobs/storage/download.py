@@ -13,6 +13,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,16 +167,48 @@ def _transfer(
             disable=not show_progress,
             leave=False,
         )
-        with bar, partial.path.open("ab") as handle:
+        with bar, partial.path.open("ab") as handle, _HashingThread(partial.hasher) as hasher:
             for block in stream.chunks(settings.chunk_size):
                 _append(handle, block, partial)
-                partial.hasher.update(block)
+                hasher.feed(block)
                 partial.written += len(block)
                 bar.update(len(block))
             handle.flush()
             os.fsync(handle.fileno())
     finally:
         stream.close()
+
+
+class _HashingThread:
+    """Hashes blocks in a second thread while the first receives and writes the next ones.
+
+    hashlib releases the GIL on large buffers, so on two cores hashing overlaps the network
+    and the disk instead of adding to them. The hasher has seen every fed block on exit.
+    """
+
+    _DONE = None
+
+    def __init__(self, hasher: hashlib.blake2b, depth: int = 8) -> None:
+        self._hasher = hasher
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="brainobs-hash", daemon=True)
+
+    def _run(self) -> None:
+        while (block := self._queue.get()) is not self._DONE:
+            self._hasher.update(block)
+
+    def feed(self, block: bytes) -> None:
+        """Queue ``block`` for hashing (blocks while the queue is full)."""
+        if block:
+            self._queue.put(block)
+
+    def __enter__(self) -> _HashingThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._queue.put(self._DONE)
+        self._thread.join()
 
 
 def _append(handle: BinaryIO, block: bytes, partial: _Partial) -> None:
