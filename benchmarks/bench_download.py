@@ -47,7 +47,10 @@ def make_file(root: Path, size_mb: int) -> Path:
 def start_server(root: Path) -> tuple[subprocess.Popen[str], str]:
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.support.range_server", str(root)],
-        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert server.stdout is not None
     return server, server.stdout.readline().strip()
@@ -59,7 +62,7 @@ def plain_copy(url: str, target: Path) -> None:
         shutil.copyfileobj(response.raw, out, 1 << 20)
 
 
-def best_of(repeat: int, func, *args) -> float:  # noqa: ANN001
+def best_of(repeat: int, func, *args) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()

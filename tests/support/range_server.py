@@ -90,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         size = path.stat().st_size
         match = _RANGE.match(header or "")
         start = int(match.group(1)) if match else 0
-        stop = (min(size, int(match.group(2)) + 1) if match and match.group(2) else size)
+        stop = min(size, int(match.group(2)) + 1) if match and match.group(2) else size
         if match and start >= size:
             self.send_response(416)
             self.send_header("Content-Range", f"bytes */{size}")
