@@ -125,14 +125,21 @@ def presentationwise_spike_counts(
     for position, unit_id in enumerate(ids):
         cells, counts = binner.cell_counts(unit_spike_array(spikes, unit_id))
         _store_counts(data[position].reshape(-1), cells, counts, binarize, unit_id)
+    return _counts_array(data, presentations.index, relative, ids)
+
+
+def _counts_array(
+    data: np.ndarray, presentation_ids: pd.Index, relative: np.ndarray, unit_ids: list[Any]
+) -> xr.DataArray:
+    """Return the (unit, presentation, bin) buffer as the reference's ``spike_counts`` array."""
     return xr.DataArray(
         data.transpose(1, 2, 0),
         name="spike_counts",
         dims=("stimulus_presentation_id", "time_relative_to_stimulus_onset", "unit_id"),
         coords={
-            "stimulus_presentation_id": presentations.index.to_numpy(),
+            "stimulus_presentation_id": presentation_ids.to_numpy(),
             "time_relative_to_stimulus_onset": relative[:-1] + np.diff(relative) / 2,
-            "unit_id": np.asarray(ids),
+            "unit_id": np.asarray(unit_ids),
         },
     )
 

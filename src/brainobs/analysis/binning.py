@@ -125,11 +125,13 @@ class WindowBinner:
         return self._repair(base, times, guess)
 
     def _repair(self, base: np.ndarray, times: np.ndarray, guess: np.ndarray) -> np.ndarray:
-        """Return ``guess`` moved onto the exact bin (one step each way, then bisection)."""
-        flat, last = self._flat, self.n_bins - 1
-        guess -= times < flat[base + guess]
-        guess += (times >= flat[base + guess + 1]) & (guess < last)
-        wrong = (times < flat[base + guess]) | ((times >= flat[base + guess + 1]) & (guess < last))
+        """Return ``guess`` where it is the exact bin, and the bisected bin where it is not."""
+        position = base + guess
+        wrong = times < self._flat[position]
+        above = times >= self._flat[position + 1]
+        if self.closed == "both":  # a spike on the window's upper edge belongs to the last bin
+            above &= guess < self.n_bins - 1
+        wrong |= above
         if wrong.any():
             guess[wrong] = self._bisect(base[wrong], times[wrong])
         return guess

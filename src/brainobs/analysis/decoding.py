@@ -113,6 +113,17 @@ def _cross_validate(
     return np.asarray(accuracy), predicted
 
 
+def _confusion_frame(truth: np.ndarray, predicted: np.ndarray, classes: np.ndarray) -> pd.DataFrame:
+    """Return the confusion matrix (rows: true label, columns: predicted label) as a frame."""
+    from sklearn.metrics import confusion_matrix
+
+    return pd.DataFrame(
+        confusion_matrix(truth, predicted, labels=classes),
+        index=pd.Index(classes, name="true_label"),
+        columns=pd.Index(classes, name="predicted_label"),
+    )
+
+
 def decode_image_identity(
     counts: ArrayLike | xr.DataArray,
     labels: ArrayLike,
@@ -129,8 +140,6 @@ def decode_image_identity(
     1 / number of classes. The confusion matrix counts out-of-fold predictions (rows: true
     label, columns: predicted label).
     """
-    from sklearn.metrics import confusion_matrix
-
     features = population_matrix(counts)
     if n_splits < 2 or n_shuffles < 1:
         raise InvalidInputError("n_splits must be >= 2 and n_shuffles >= 1")
@@ -138,23 +147,19 @@ def decode_image_identity(
     classes = np.unique(values)
     folds, predicted = _cross_validate(features, values, classifier, n_splits, random_state)
     rng = np.random.default_rng(random_state)
+    seeds = range(random_state + 1, random_state + 1 + n_shuffles)
     shuffled = np.concatenate(
         [
             _cross_validate(features, rng.permutation(values), classifier, n_splits, seed)[0]
-            for seed in range(random_state + 1, random_state + 1 + n_shuffles)
+            for seed in seeds
         ]
     )
-    matrix = confusion_matrix(values, predicted, labels=classes)
     return DecodingResult(
         fold_accuracy=folds,
         mean_accuracy=float(folds.mean()),
         chance_level=1.0 / classes.size,
         shuffled_accuracy=float(shuffled.mean()),
         shuffled_fold_accuracy=shuffled,
-        confusion_matrix=pd.DataFrame(
-            matrix,
-            index=pd.Index(classes, name="true_label"),
-            columns=pd.Index(classes, name="predicted_label"),
-        ),
+        confusion_matrix=_confusion_frame(values, predicted, classes),
         classes=classes,
     )

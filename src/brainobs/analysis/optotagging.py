@@ -5,7 +5,10 @@ onset and in a baseline window before it (both half-open, seconds relative to ``
 A unit is tagged when its evoked rate exceeds its baseline rate reliably across pulses:
 
 * ``method="wilcoxon"`` (default): one-sided paired Wilcoxon signed-rank test of evoked minus
-  baseline rate per pulse; tagged when ``p_value < alpha``;
+  baseline rate per pulse; tagged when ``p_value < alpha``. The windows must be equally wide
+  (a rank test of rate differences from unequal windows is biased even without a response);
+  the minimum p-value of k all-positive differences is 0.5**k, so sparse units cannot reach a
+  small ``alpha`` by chance alone;
 * ``method="zscore"``: paired z = mean(d) / (std(d) / sqrt(n)) of the per-pulse differences d;
   tagged when ``z_score >= z_threshold``.
 
@@ -93,6 +96,18 @@ def select_light_pulses(
     return chosen
 
 
+def _check_equal_widths(
+    method: str, response: tuple[float, float], baseline: tuple[float, float]
+) -> None:
+    """Raise unless the Wilcoxon test is given equally wide response and baseline windows."""
+    widths = (response[1] - response[0], baseline[1] - baseline[0])
+    if method == "wilcoxon" and not np.isclose(widths[0], widths[1], rtol=1e-9, atol=1e-12):
+        raise InvalidInputError(
+            f"response and baseline windows are {widths[0]:g} s and {widths[1]:g} s wide; the "
+            "Wilcoxon test needs equal widths (or use method='zscore')"
+        )
+
+
 def _window_counts(spikes: np.ndarray, onsets: np.ndarray, window: tuple[float, float]) -> Any:
     """Return the spikes in ``[onset + window[0], onset + window[1])`` for each onset."""
     first = np.searchsorted(spikes, onsets + window[0], side="left")
@@ -140,6 +155,17 @@ def _unit_row(
     ]
 
 
+def _tagged(
+    frame: pd.DataFrame, method: str, alpha: float, z_threshold: float, min_probability: float
+) -> pd.Series:
+    """Return True for units with a significant, positive and reliable light response."""
+    significant = (
+        frame["p_value"] < alpha if method == "wilcoxon" else frame["z_score"] >= z_threshold
+    )
+    reliable = frame["response_probability"] >= min_probability
+    return (significant & (frame["rate_change"] > 0) & reliable).astype(bool)
+
+
 def optotagging_responses(
     spike_times: SpikeTimes,
     optotagging_table: pd.DataFrame,
@@ -149,7 +175,7 @@ def optotagging_responses(
     response_window: Sequence[float] = (0.001, 0.009),
     baseline_window: Sequence[float] = (-0.010, -0.002),
     method: Literal["wilcoxon", "zscore"] = "wilcoxon",
-    alpha: float = 0.01,
+    alpha: float = 0.001,
     z_threshold: float = 3.0,
     min_response_probability: float = 0.0,
 ) -> pd.DataFrame:
@@ -167,19 +193,13 @@ def optotagging_responses(
     if not np.all(np.isfinite(onsets)):
         raise InvalidInputError("optotagging start_time has missing values; drop those rows")
     response, baseline = relative_window(response_window), relative_window(baseline_window)
+    _check_equal_widths(method, response, baseline)
     spikes = as_spike_mapping(spike_times)
     ids = select_unit_ids(spikes, unit_ids)
     rows = [_unit_row(unit_spike_array(spikes, u), onsets, response, baseline) for u in ids]
     frame = pd.DataFrame(
         rows, columns=list(OPTOTAGGING_COLUMNS[:-1]), index=pd.Index(ids, name="unit_id")
     )
-    significant = (
-        frame["p_value"] < alpha if method == "wilcoxon" else frame["z_score"] >= z_threshold
-    )
-    frame["is_tagged"] = (
-        significant
-        & (frame["rate_change"] > 0)
-        & (frame["response_probability"] >= min_response_probability)
-    ).astype(bool)
+    frame["is_tagged"] = _tagged(frame, method, alpha, z_threshold, min_response_probability)
     frame.attrs.update(stimulus=stimulus, level=level, n_pulses=int(onsets.size), method=method)
     return frame

@@ -12,7 +12,9 @@ import warnings
 import click
 
 from brainobs.cli.cache_cmds import cache
+from brainobs.cli.demo_cmd import demo
 from brainobs.cli.download_cmd import download
+from brainobs.cli.sessions_cmd import sessions
 
 
 class _Context:
@@ -35,6 +37,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 cli.add_command(cache)
 cli.add_command(download)
+cli.add_command(sessions)
+cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> int:

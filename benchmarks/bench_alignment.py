@@ -1,0 +1,308 @@
+"""Benchmark brainobs.analysis.alignment.presentationwise_spike_counts.
+
+Generates a synthetic session (Poisson-like spike trains plus stimulus-evoked spikes, and a VBN
+task block of image flashes every 0.75 s), then times brainobs on every unit x every
+presentation, measures its peak extra memory relative to the output array, and times a faithful
+re-implementation of the reference algorithm (AllenSDK ``EcephysSession.
+presentationwise_spike_counts`` / ``build_spike_histogram``: per unit, searchsorted of every
+bin's lower and upper edge into the unit's spikes, written into the full array) on a subset of
+units. Both are checked to give identical counts (brainobs in ``edges="reference"`` mode).
+
+Full session scale (~2,000 units, ~10^8 spikes, ~5 GB output):
+
+    python benchmarks/bench_alignment.py --units 2000 --spikes-per-unit 50000
+
+The default is smaller so it runs in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from brainobs.analysis.alignment import presentationwise_spike_counts
+
+FLASH_INTERVAL_S = 0.75  # VBN change-detection task: 250 ms image + 500 ms grey
+FLASH_DURATION_S = 0.25
+
+
+@dataclass(frozen=True)
+class Session:
+    """Synthetic inputs: spike times per unit and a presentations table."""
+
+    spike_times: dict[int, np.ndarray]
+    presentations: pd.DataFrame
+    duration_s: float
+
+    @property
+    def n_spikes(self) -> int:
+        """Return the total number of spikes of all units."""
+        return sum(t.size for t in self.spike_times.values())
+
+
+def make_session(units: int, spikes_per_unit: int, presentations: int, seed: int) -> Session:
+    """Return a synthetic session whose task block fills a third of the recording."""
+    rng = np.random.default_rng(seed)
+    block_start = 600.0
+    onsets = block_start + FLASH_INTERVAL_S * np.arange(presentations)
+    onsets += rng.normal(0.0, 0.002, presentations)  # frame jitter
+    duration = max(3.0 * (onsets[-1] + 1.0 - block_start), onsets[-1] + 600.0)
+    table = pd.DataFrame(
+        {"start_time": onsets, "stop_time": onsets + FLASH_DURATION_S},
+        index=pd.Index(np.arange(presentations), name="stimulus_presentation_id"),
+    )
+    spikes: dict[int, np.ndarray] = {}
+    for unit in range(units):
+        evoked_n = spikes_per_unit // 10
+        evoked = rng.choice(onsets, evoked_n) + rng.gamma(4.0, 0.01, evoked_n)
+        background = rng.uniform(0.0, duration, spikes_per_unit - evoked_n)
+        spikes[1_000_000 + unit] = np.sort(np.concatenate((background, evoked)))
+    return Session(spikes, table, duration)
+
+
+def reference_presentationwise_spike_counts(
+    spike_times: dict[int, np.ndarray],
+    presentations: pd.DataFrame,
+    bin_edges: np.ndarray,
+    unit_ids: list[int],
+) -> xr.DataArray:
+    """Return counts computed exactly as the AllenSDK does (both-ends-inclusive bins)."""
+    domain = np.tile(bin_edges[None, :], (len(presentations), 1))
+    domain += presentations["start_time"].to_numpy()[:, None]
+    tiled = np.zeros((domain.shape[0], domain.shape[1] - 1, len(unit_ids)), dtype=np.uint16)
+    starts, ends = domain[:, :-1], domain[:, 1:]
+    for position, unit_id in enumerate(unit_ids):
+        data = np.array(spike_times[unit_id])
+        start_positions = np.searchsorted(data, starts.flat)
+        end_positions = np.searchsorted(data, ends.flat, side="right")
+        tiled[:, :, position].flat = end_positions - start_positions  # type: ignore[misc,assignment]
+    return xr.DataArray(
+        tiled,
+        name="spike_counts",
+        coords={
+            "stimulus_presentation_id": presentations.index.values,
+            "time_relative_to_stimulus_onset": bin_edges[:-1] + np.diff(bin_edges) / 2,
+            "unit_id": np.asarray(unit_ids),
+        },
+        dims=["stimulus_presentation_id", "time_relative_to_stimulus_onset", "unit_id"],
+    )
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Best and first-call wall time, CPU time, peak traced memory beyond the output."""
+
+    wall_s: float
+    cpu_s: float
+    first_wall_s: float
+    extra_peak_bytes: int
+    output_bytes: int
+
+
+def measure(
+    run: Callable[[], xr.DataArray], repeat: int, memory: bool = True
+) -> tuple[Timing, Any]:
+    """Return the timing of ``run``: best of ``repeat`` timed calls, then one traced call."""
+    walls, cpus = [], []
+    result: Any = None
+    for _ in range(max(1, repeat)):
+        result = None  # free the previous output before the next call
+        gc.collect()
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = run()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    output = int(result.data.nbytes)
+    extra = -1
+    if memory:
+        del result
+        gc.collect()
+        tracemalloc.start()
+        result = run()
+        extra = tracemalloc.get_traced_memory()[1] - output
+        tracemalloc.stop()
+    best = int(np.argmin(walls))
+    return Timing(walls[best], cpus[best], walls[0], extra, output), result
+
+
+def _mb(n_bytes: float) -> str:
+    """Return ``n_bytes`` in MiB as text."""
+    return f"{n_bytes / 2**20:,.1f} MiB"
+
+
+def print_table(rows: list[tuple[str, str, str, str]]) -> None:
+    """Print rows (metric, brainobs, reference, ratio) as an aligned text table."""
+    header = ("metric", "brainobs", "reference algorithm", "ratio")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    print(line)
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print(line)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=200, help="units (full session: 2000)")
+    parser.add_argument("--spikes-per-unit", type=int, default=50_000, help="spikes per unit")
+    parser.add_argument("--presentations", type=int, default=4_800, help="task-block flashes")
+    parser.add_argument("--bins", type=int, default=250, help="bins per window")
+    parser.add_argument("--bin-width", type=float, default=0.001, help="bin width (s)")
+    parser.add_argument(
+        "--reference-units", type=int, default=10, help="units timed with the reference algorithm"
+    )
+    parser.add_argument("--repeat", type=int, default=2, help="timed calls (best is kept)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a table of figures and ratios."""
+    args = parse_args(argv)
+    t0 = time.perf_counter()
+    session = make_session(args.units, args.spikes_per_unit, args.presentations, args.seed)
+    edges = np.arange(args.bins + 1) * args.bin_width
+    units = list(session.spike_times)
+    subset = units[: max(1, min(args.reference_units, len(units)))]
+    print(
+        f"session: {len(units):,} units, {session.n_spikes:,} spikes over "
+        f"{session.duration_s:,.0f} s; {args.presentations:,} presentations x {args.bins} bins "
+        f"of {args.bin_width * 1e3:g} ms (generated in {time.perf_counter() - t0:.1f} s)"
+    )
+
+    def ours_all() -> xr.DataArray:
+        return presentationwise_spike_counts(session.spike_times, session.presentations, edges)
+
+    ours, result = measure(ours_all, args.repeat, memory=not args.no_memory)
+    in_windows = int(result.sum(dtype=np.int64))
+    del result
+    gc.collect()
+
+    def ours_subset() -> xr.DataArray:
+        return presentationwise_spike_counts(
+            session.spike_times, session.presentations, edges, unit_ids=subset, edges="reference"
+        )
+
+    def reference_subset() -> xr.DataArray:
+        return reference_presentationwise_spike_counts(
+            session.spike_times, session.presentations, edges, subset
+        )
+
+    sub_ours, ours_counts = measure(ours_subset, args.repeat, memory=not args.no_memory)
+    sub_ref, ref_counts = measure(reference_subset, args.repeat, memory=not args.no_memory)
+    identical = bool(np.array_equal(ours_counts.values, ref_counts.values))
+    report(args, session, subset, ours, sub_ours, sub_ref, in_windows, identical)
+    return 0 if identical else 1
+
+
+Row = tuple[str, str, str, str]
+
+
+def speed_rows(
+    session: Session,
+    subset: list[int],
+    ours: Timing,
+    sub_ours: Timing,
+    sub_ref: Timing,
+    in_windows: int,
+) -> list[Row]:
+    """Return table rows on time and throughput (reference extrapolated from the subset)."""
+    n_units = len(session.spike_times)
+    sub_spikes = sum(session.spike_times[u].size for u in subset)
+    ref_all_s = sub_ref.wall_s / len(subset) * n_units
+    ours_rate, ref_rate = session.n_spikes / ours.cpu_s, sub_spikes / sub_ref.cpu_s
+    per_unit_ours, per_unit_ref = (t.wall_s / len(subset) * 1e3 for t in (sub_ours, sub_ref))
+    return [
+        ("units timed", f"{n_units:,}", f"{len(subset):,} (extrapolated)", ""),
+        (
+            "wall time, all units",
+            f"{ours.wall_s:.2f} s",
+            f"{ref_all_s:.1f} s (est.)",
+            f"{ref_all_s / ours.wall_s:.1f}x",
+        ),
+        ("first call, all units", f"{ours.first_wall_s:.2f} s", "", ""),
+        (
+            "session spikes/s/core",
+            f"{ours_rate / 1e6:.1f} M",
+            f"{ref_rate / 1e6:.2f} M",
+            f"{ours_rate / ref_rate:.1f}x",
+        ),
+        ("in-window spikes/s/core", f"{in_windows / ours.cpu_s / 1e6:.1f} M", "", ""),
+        (
+            "time per unit (subset, ref. edges)",
+            f"{per_unit_ours:.2f} ms",
+            f"{per_unit_ref:.2f} ms",
+            f"{per_unit_ref / per_unit_ours:.1f}x",
+        ),
+    ]
+
+
+def memory_rows(
+    n_units: int, subset: list[int], ours: Timing, sub_ours: Timing, sub_ref: Timing
+) -> list[Row]:
+    """Return table rows on peak memory beyond the output array (traced by tracemalloc)."""
+    # The reference's temporaries are per-unit arrays of presentations x bins, so its peak
+    # beyond the output does not grow with the number of units: the subset figure holds.
+    ref_output = sub_ref.output_bytes / len(subset) * n_units
+    return [
+        ("output array, all units", _mb(ours.output_bytes), _mb(ref_output) + " (est.)", ""),
+        (
+            "peak memory beyond output",
+            _mb(ours.extra_peak_bytes),
+            _mb(sub_ref.extra_peak_bytes),
+            "",
+        ),
+        (
+            "  as a fraction of the output",
+            f"{ours.extra_peak_bytes / ours.output_bytes:.4f}",
+            f"{sub_ref.extra_peak_bytes / ref_output:.4f} (est.)",
+            "",
+        ),
+        (
+            f"  same, {len(subset)}-unit subset",
+            f"{sub_ours.extra_peak_bytes / sub_ours.output_bytes:.3f}",
+            f"{sub_ref.extra_peak_bytes / sub_ref.output_bytes:.3f}",
+            "",
+        ),
+    ]
+
+
+def report(
+    args: argparse.Namespace,
+    session: Session,
+    subset: list[int],
+    ours: Timing,
+    sub_ours: Timing,
+    sub_ref: Timing,
+    in_windows: int,
+    identical: bool,
+) -> None:
+    """Print the figures: throughput, memory, and the ratio to the reference algorithm."""
+    rows = speed_rows(session, subset, ours, sub_ours, sub_ref, in_windows)
+    if ours.extra_peak_bytes >= 0:
+        rows += memory_rows(len(session.spike_times), subset, ours, sub_ours, sub_ref)
+    rows.append(("identical counts (subset)", "yes" if identical else "NO", "", ""))
+    print_table(rows)
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"in-window spikes: {in_windows:,}; process max RSS {max_rss:,.0f} MiB; "
+        f"CPU/wall (brainobs) {ours.cpu_s / ours.wall_s:.2f} cores; best of {args.repeat} "
+        "calls (the first call also pays the OS for the output's fresh pages)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""``brainobs sessions``: print or save a release's session table."""
+
+from __future__ import annotations
+
+import click
+
+from brainobs.cli.options import source_options
+from brainobs.cli.tables import write_or_print
+
+
+@click.command()
+@click.argument("release")
+@click.option(
+    "--filter",
+    "expression",
+    default=None,
+    metavar="EXPR",
+    help="Keep rows matching a pandas query, e.g. \"genotype.str.contains('Sst')\".",
+)
+@click.option("--sample", is_flag=True, help="Use the built-in sample release (offline).")
+@click.option(
+    "--all",
+    "include_abnormal",
+    is_flag=True,
+    help="Include sessions flagged for abnormal histology or activity.",
+)
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    metavar="FILE",
+    help="Write the table to FILE (.csv or .parquet) instead of printing it.",
+)
+@source_options
+def sessions(
+    release: str,
+    expression: str | None,
+    sample: bool,
+    include_abnormal: bool,
+    output: str | None,
+    cache_dir: str | None,
+    source: str | None,
+    endpoint: str | None,
+) -> None:
+    """Print the session table of RELEASE (vbn).
+
+    \b
+    Examples:
+      brainobs sessions vbn --sample
+      brainobs sessions vbn --filter "experience_level == 'Novel'" -o novel.csv
+    """
+    from brainobs.cli.projects import open_project
+    from brainobs.tables.filters import filter_expression
+
+    cache = open_project(release, cache_dir, source, endpoint, sample)
+    table = cache.get_ecephys_session_table(filter_abnormalities=not include_abnormal)
+    if expression:
+        table = filter_expression(table, expression)
+    write_or_print(table, output)

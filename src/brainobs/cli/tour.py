@@ -1,0 +1,48 @@
+"""The printed tour of the sample release that ``brainobs demo`` gives."""
+
+from __future__ import annotations
+
+import time
+
+import click
+import pandas as pd
+
+
+def _heading(text: str) -> None:
+    click.secho(f"\n== {text}", bold=True)
+
+
+def run_tour(cache_dir: str | None) -> None:
+    """Open the VBN sample release through the cache and print what is in it."""
+    from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache
+
+    _heading("Visual Behavior Neuropixels: built-in sample release")
+    start = time.perf_counter()
+    cache = VisualBehaviorNeuropixelsProjectCache.from_sample(cache_dir)
+    click.echo(f"manifest {cache.current_manifest()}  ({time.perf_counter() - start:.1f} s)")
+    click.echo(f"cache    {cache.fetch_api.cache_dir}")
+    sessions = cache.get_ecephys_session_table()
+    behavior = cache.get_behavior_session_table()
+    units = cache.get_unit_table()
+    click.echo(
+        f"{len(sessions)} ecephys sessions, {len(behavior)} behavior sessions, "
+        f"{sessions['mouse_id'].nunique()} mice, {len(units)} units"
+    )
+    _heading("Ecephys sessions")
+    columns = ["mouse_id", "genotype", "session_type", "experience_level", "unit_count"]
+    with pd.option_context("display.width", 160, "display.max_colwidth", 36):
+        click.echo(sessions[[c for c in columns if c in sessions.columns]].to_string())
+    _heading("Units per area (all sessions, quality filters off)")
+    counts = units["structure_acronym"].value_counts()
+    click.echo(", ".join(f"{area} {n}" for area, n in counts.items()))
+    good = cache.get_unit_table(
+        amplitude_cutoff_maximum=0.1, presence_ratio_minimum=0.95, isi_violations_maximum=0.5
+    )
+    click.echo(f"{len(good)} of {len(units)} units pass the usual quality thresholds")
+    session_id = int(sessions.index[0])
+    _heading(f"Session {session_id}")
+    click.echo(f"download it:  brainobs download vbn {session_id} --source <mirror>")
+    click.echo(
+        "the sample's files: "
+        + str(cache.fetch_api.cache_dir / cache.fetch_api.manifest.cache_folder)
+    )

@@ -1,0 +1,155 @@
+"""What every project cache shares: constructors, manifest methods, cached tables.
+
+A project cache is the user's entry point to one release (the reference toolkit's
+``VisualBehaviorNeuropixelsProjectCache`` and friends). It owns a
+:class:`~brainobs.storage.cache.ReleaseCache` and reads metadata tables through the Parquet
+table cache, lazily: nothing is downloaded or parsed until a table is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from brainobs import config
+from brainobs.releases import Release
+from brainobs.storage.cache import ReleaseCache
+from brainobs.storage.local import LocalFetcher
+from brainobs.storage.manifest import Manifest
+from brainobs.storage.s3 import S3Fetcher
+from brainobs.storage.sources import make_fetcher
+from brainobs.tables.cache import load_table_cached
+from brainobs.tables.schemas import TableSchema
+
+PathLike = str | os.PathLike[str]
+
+
+class ProjectCache:
+    """Access to one release: manifests, metadata tables and files, cached locally."""
+
+    RELEASE: ClassVar[Release]
+    SCHEMAS: ClassVar[dict[str, TableSchema]]
+
+    def __init__(self, release_cache: ReleaseCache) -> None:
+        self.fetch_api = release_cache
+        self._tables: dict[str, pd.DataFrame] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.fetch_api!r})"
+
+    # --- constructors (reference names) ------------------------------------------------------
+    @classmethod
+    def from_s3_cache(
+        cls,
+        cache_dir: PathLike | None = None,
+        bucket_name_override: str | None = None,
+        endpoint: str | None = None,
+        show_progress: bool = True,
+    ) -> Any:
+        """Return a cache that downloads from the release's S3 bucket into ``cache_dir``.
+
+        ``endpoint`` (or ``$BRAINOBS_S3_ENDPOINT``) points at an S3-compatible mirror.
+        """
+        bucket = bucket_name_override or cls.RELEASE.bucket
+        fetcher = S3Fetcher(bucket, endpoint=endpoint, region=cls.RELEASE.region)
+        return cls._with_fetcher(cache_dir, fetcher, show_progress)
+
+    @classmethod
+    def from_source(
+        cls, source: str, cache_dir: PathLike | None = None, endpoint: str | None = None
+    ) -> Any:
+        """Return a cache that downloads from ``source``: ``s3``, an http(s) mirror or a folder."""
+        fetcher = make_fetcher(cls.RELEASE, source, endpoint)
+        return cls._with_fetcher(cache_dir, fetcher, show_progress=True)
+
+    @classmethod
+    def from_local_cache(cls, cache_dir: PathLike, use_static_cache: bool = False) -> Any:
+        """Return a cache over files already on disk (no network).
+
+        With ``use_static_cache`` the folder is laid out like the bucket (a mount or a
+        mirror) and files are read in place.
+        """
+        release_cache = ReleaseCache(cache_dir, cls.RELEASE.project_name, static=use_static_cache)
+        return cls._opened(release_cache)
+
+    @classmethod
+    def from_sample(
+        cls, cache_dir: PathLike | None = None, size: str = "default", seed: int = 0
+    ) -> Any:
+        """Return a cache serving brainobs's built-in sample release (written on first use).
+
+        The sample is written once into ``<cache_dir>/_samples/`` in the bucket layout and
+        then served through the same manifest -> fetch -> verify -> cache path as real data.
+        """
+        root = config.cache_dir(cache_dir)
+        source = cls._write_sample(
+            root / "_samples" / f"{cls.RELEASE.name}-{size}-seed{seed}", size, seed
+        )
+        return cls._with_fetcher(root, LocalFetcher(source), show_progress=False)
+
+    @classmethod
+    def _write_sample(cls, folder: Path, size: str, seed: int) -> Path:
+        raise NotImplementedError(f"{cls.RELEASE.title} has no sample release yet.")
+
+    @classmethod
+    def _with_fetcher(cls, cache_dir: PathLike | None, fetcher: Any, show_progress: bool) -> Any:
+        release_cache = ReleaseCache(
+            config.cache_dir(cache_dir),
+            cls.RELEASE.project_name,
+            fetcher,
+            show_progress=show_progress,
+        )
+        return cls._opened(release_cache)
+
+    @classmethod
+    def _opened(cls, release_cache: ReleaseCache) -> Any:
+        cache = cls(release_cache)
+        cache.fetch_api.load_last_manifest()
+        return cache
+
+    # --- manifests (reference names) ---------------------------------------------------------
+    def list_manifest_file_names(self) -> list[str]:
+        """Return the names of the manifests available, oldest first."""
+        return self.fetch_api.list_manifest_file_names()
+
+    def latest_manifest_file(self) -> str:
+        """Return the name of the newest manifest available."""
+        return self.fetch_api.latest_manifest_file()
+
+    def current_manifest(self) -> str:
+        """Return the name of the manifest in use."""
+        return self.fetch_api.manifest.name
+
+    def load_manifest(self, manifest_name: str) -> Manifest:
+        """Switch to manifest ``manifest_name`` (a file name or a version like ``0.5.0``)."""
+        self._tables.clear()
+        return self.fetch_api.load_manifest(manifest_name)
+
+    def load_latest_manifest(self) -> Manifest:
+        """Switch to the newest manifest."""
+        self._tables.clear()
+        return self.fetch_api.load_manifest(None)
+
+    def compare_manifests(self, manifest_0_name: str, manifest_1_name: str) -> str:
+        """Return a description of the files that differ between two manifests."""
+        lines = self.fetch_api.compare_manifests(manifest_0_name, manifest_1_name)
+        return "\n".join(lines) if lines else "The two manifests are equivalent."
+
+    # --- tables ------------------------------------------------------------------------------
+    def _table(self, name: str) -> pd.DataFrame:
+        """Return metadata table ``name`` (downloaded, verified, parsed once, then cached)."""
+        if name not in self._tables:
+            csv_path = self.fetch_api.metadata_path(name)
+            self._tables[name] = load_table_cached(
+                csv_path, self.SCHEMAS[name], cache_dir=self._table_cache_dir()
+            )
+        return self._tables[name].copy()
+
+    def _table_cache_dir(self) -> Path:
+        """Return where parsed tables are kept as Parquet (outside the AllenSDK layout)."""
+        api = self.fetch_api
+        root = config.cache_dir() if api.static else api.cache_dir
+        return root / ".tables" / api.manifest.cache_folder
