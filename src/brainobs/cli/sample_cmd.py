@@ -16,7 +16,8 @@ def sample() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder standing for the bucket root.")  # fmt: skip
 @click.option("--size", type=click.Choice(["default", "benchmark"]), default="default",
-              show_default=True, help="default: seconds, tens of MB; benchmark: one 1 h session.")  # fmt: skip
+              show_default=True,
+              help="default: seconds, tens of MB; benchmark: one 1 h session.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
 @click.option("--overwrite", is_flag=True, help="Rewrite even if the release is already there.")
 def vbn(out_dir: str, size: str, seed: int, overwrite: bool) -> None:

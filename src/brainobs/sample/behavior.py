@@ -21,7 +21,7 @@ ON_FRAMES = 15
 CRITERION = 0.35
 RESPONSE_WINDOW = (0.15, 0.75)
 N_AUTO_REWARD = 5
-CATCH_FRACTION = 0.125
+CATCH_FRACTION = 0.15
 ABORT_HAZARD = 0.03
 
 
@@ -129,7 +129,7 @@ def _respond(
         trial.reward_frame = change_frame + 1
     if rng.random() < p_lick:
         latency = float(np.clip(rng.lognormal(np.log(0.42), 0.18), 0.2, 0.74))
-        trial.lick_frames = _lick_bout(rng, change_frame + int(round(latency * FRAME_RATE)))
+        trial.lick_frames = _lick_bout(rng, change_frame + round(latency * FRAME_RATE))
         trial.licked = True
         if trial.kind == "go":
             trial.reward_frame = trial.lick_frames[0]
@@ -142,7 +142,7 @@ def _lick_bout(rng: np.random.Generator, first_frame: int) -> list[int]:
     """Return the frames of a bout of 2-8 licks at ~7 Hz starting at ``first_frame``."""
     n = int(rng.integers(2, 9))
     gaps = np.maximum(rng.normal(0.14, 0.015, n - 1), 0.09) * FRAME_RATE
-    return [first_frame + int(round(g)) for g in np.concatenate([[0.0], np.cumsum(gaps)])]
+    return [first_frame + round(float(g)) for g in np.concatenate([[0.0], np.cumsum(gaps)])]
 
 
 def _flash_stream(

@@ -69,7 +69,7 @@ class SizeSpec:
 
 
 SIZES: dict[str, SizeSpec] = {
-    "default": SizeSpec("default", ("wt", "Sst", "Vip"), 1, 4.0, 320, 34, 1, 30, 8, 2, 16.0),
+    "default": SizeSpec("default", ("wt", "Sst", "Vip"), 1, 4.0, 200, 32, 1, 20, 6, 2, 6.0, 0.6),
     "benchmark": SizeSpec("benchmark", ("Sst",), 1, 4.0, 4800, 340, 2, 150, 50, 2, 60.0, 2.6, 152),
 }
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from brainobs.sample.behavior import FLASH_FRAMES, ON_FRAMES, TaskSimulation, flashes_since_change
+from brainobs.sample.behavior import (
+    FLASH_FRAMES,
+    ON_FRAMES,
+    TaskSimulation,
+    TrialEvents,
+    flashes_since_change,
+)
 
 AUTO_REWARD_VOLUME = 0.005
 
@@ -125,7 +132,9 @@ def _trials(
     return table
 
 
-def _trial_row(sim: TaskSimulation, trial, times: np.ndarray, offset: int, delay: float) -> dict:
+def _trial_row(
+    sim: TaskSimulation, trial: TrialEvents, times: np.ndarray, offset: int, delay: float
+) -> dict[str, Any]:
     """Return the trials-table fields of one trial."""
     last_frame = min(trial.end_flash * FLASH_FRAMES, sim.n_frames) - 1
     start, stop = times[offset + trial.start_flash * FLASH_FRAMES], times[offset + last_frame]

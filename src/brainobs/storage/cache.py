@@ -66,7 +66,7 @@ class ReleaseCache:
 
     def __init__(
         self,
-        cache_dir: str | Path,
+        cache_dir: str | os.PathLike[str],
         project_name: str,
         fetcher: Fetcher | None = None,
         static: bool = False,

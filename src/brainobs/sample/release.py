@@ -1,0 +1,201 @@
+"""Write a simulated VBN release under the real S3 keys, with manifest and ground truth.
+
+Layout below ``root`` (a local mirror of the bucket ``visual-behavior-neuropixels-data``)::
+
+    visual-behavior-neuropixels/
+        manifests/visual-behavior-neuropixels_project_manifest_v0.5.0.json
+        project_metadata/{ecephys_sessions,behavior_sessions,units,probes,channels}.csv
+        behavior_ecephys_sessions/<id>/ecephys_session_<id>.nwb
+        behavior_ecephys_sessions/<id>/probe_<probeName>_lfp.nwb
+        behavior_only_sessions/<id>/behavior_session_<id>.nwb
+    _ground_truth/visual-behavior-neuropixels/{units.parquet,behavior_sessions.parquet,release.json}
+
+The release is written into a temporary folder beside ``root``'s project folder and renamed
+into place, so an interrupted run never leaves a half release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from brainobs.sample import metadata_tables as mt
+from brainobs.sample.behavior_session import write_behavior_only
+from brainobs.sample.design import Cohort, plan_cohort
+from brainobs.sample.ecephys_session import WrittenSession, write_ecephys_session
+from brainobs.storage.manifest import FileEntry, Manifest, entry_for_file
+
+PROJECT = "visual-behavior-neuropixels"
+BUCKET_URL = "https://visual-behavior-neuropixels-data.s3.us-west-2.amazonaws.com"
+MANIFEST_VERSION = "0.5.0"
+GROUND_TRUTH = "_ground_truth"
+DATA_PIPELINE = (
+    {"name": "AllenSDK", "version": "2.16.2", "comment": "layout of the released files"},
+    {"name": "brainobs.sample", "version": "1", "comment": "simulated data"},
+)
+UNIT_TRUTH_COLUMNS = (
+    "unit_id", "ecephys_session_id", "probe_name", "structure_acronym", "fast_spiking",
+    "baseline_rate", "visual", "latency", "response_amplitude", "preferred_image",
+    "change_gain", "novelty_gain", "passive_gain", "omission_gain", "running_modulation",
+    "rf_x", "rf_y", "rf_sigma", "preferred_orientation", "flash_gain", "tagged", "quality",
+)  # fmt: skip
+
+
+@dataclass
+class _Collected:
+    """Rows gathered while the sessions are written."""
+
+    probes: list[pd.DataFrame] = field(default_factory=list)
+    channels: list[pd.DataFrame] = field(default_factory=list)
+    units: list[pd.DataFrame] = field(default_factory=list)
+    behavior_truth: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build_release(root: Path, size: str, seed: int) -> Path:
+    """Write the release of ``size``/``seed`` atomically below ``root``; return the project dir."""
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".staging-{PROJECT}-{uuid.uuid4().hex[:8]}"
+    try:
+        _write_all(staging, plan_cohort(size, seed))
+        _move_into_place(staging / PROJECT, root / PROJECT)
+        _move_into_place(staging / GROUND_TRUTH / PROJECT, root / GROUND_TRUTH / PROJECT)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return root / PROJECT
+
+
+def _move_into_place(source: Path, target: Path) -> None:
+    """Replace ``target`` by ``source`` with renames (the old copy is removed afterwards)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        target.rename(old)
+    source.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_all(staging: Path, cohort: Cohort) -> None:
+    """Write every file of the release into ``staging``."""
+    project = staging / PROJECT
+    collected = _Collected()
+    data_files: dict[str, Path] = {}
+    for plan in cohort.behavior_sessions:
+        if plan.file_id < 0:
+            continue
+        key = f"behavior_only_sessions/{plan.behavior_session_id}"
+        path = project / key / f"behavior_session_{plan.behavior_session_id}.nwb"
+        content = write_behavior_only(plan, cohort.size.behavior_minutes, path)
+        data_files[str(plan.file_id)] = path
+        collected.behavior_truth.append(_behavior_truth(plan, content.tables.trials,
+                                                        content.engaged_until_time))  # fmt: skip
+    for eplan in cohort.ecephys_sessions:
+        if not eplan.write_nwb:
+            continue
+        folder = project / "behavior_ecephys_sessions" / str(eplan.ecephys_session_id)
+        written = write_ecephys_session(eplan, cohort.size, folder, staging / "scratch")
+        _collect_session(collected, written, data_files, folder)
+    metadata = _metadata_frames(cohort, collected)
+    _write_metadata_and_manifest(project, metadata, data_files, cohort.seed)
+    _write_ground_truth(staging / GROUND_TRUTH / PROJECT, cohort, collected)
+
+
+def _behavior_truth(plan: Any, trials: pd.DataFrame, engaged_until: float) -> dict[str, Any]:
+    """Return the ground truth of one behavior session."""
+    return {
+        "behavior_session_id": plan.behavior_session_id, "mouse_id": plan.mouse.mouse_id,
+        "session_type": plan.session_type, "session_number": plan.session_number,
+        "dprime": plan.dprime, "engaged_until_time": engaged_until,
+        "ecephys_session_id": plan.ecephys_session_id, "n_trials": len(trials),
+    }  # fmt: skip
+
+
+def _collect_session(
+    collected: _Collected, written: WrittenSession, data_files: dict[str, Path], folder: Path
+) -> None:
+    """Gather the rows and files of one written ecephys session."""
+    sim = written.simulation
+    plan = sim.plan
+    sid = plan.ecephys_session_id
+    data_files[str(plan.file_id)] = folder / f"ecephys_session_{sid}.nwb"
+    for name, file_id in plan.lfp_file_ids.items():
+        data_files[str(file_id)] = folder / f"probe_{name}_lfp.nwb"
+    collected.probes.append(written.probes)
+    collected.channels.append(sim.channels.assign(ecephys_session_id=sid))
+    collected.units.append(written.units.assign(ecephys_session_id=sid))
+    engaged = sim.frame_times[min(sim.sim.engaged_until_flash * 45, len(sim.frame_times) - 1)]
+    collected.behavior_truth.append(
+        _behavior_truth(plan.behavior, sim.tables.trials, float(engaged))
+        | {"novel_images": sorted(sim.novel_images)}
+    )
+
+
+def _metadata_frames(cohort: Cohort, collected: _Collected) -> dict[str, pd.DataFrame]:
+    """Return the five metadata tables, keyed by their release names."""
+    units = pd.concat(collected.units, ignore_index=True)
+    channels = pd.concat(collected.channels, ignore_index=True)
+    channels["_full_acronym"] = channels["structure_acronym_full"]
+    probes = pd.concat(collected.probes, ignore_index=True)
+    behavior = mt.behavior_sessions_table(cohort)
+    return {
+        "behavior_sessions": behavior,
+        "ecephys_sessions": mt.ecephys_sessions_table(cohort, behavior, probes, channels),
+        "probes": mt.to_csv_frame("probes", probes),
+        "channels": mt.to_csv_frame("channels", mt.channels_table(channels, units)),
+        "units": mt.to_csv_frame("units", mt.units_table(units, channels)),
+    }
+
+
+def _version_id(seed: int, key: str) -> str:
+    """Return a deterministic S3-style object version id for ``key``."""
+    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=24).hexdigest()
+    return digest[:32]
+
+
+def _write_metadata_and_manifest(
+    project: Path, metadata: dict[str, pd.DataFrame], data_files: dict[str, Path], seed: int
+) -> None:
+    """Write the CSVs and the manifest that lists every file with its hash and size."""
+    folder = project / "project_metadata"
+    folder.mkdir(parents=True, exist_ok=True)
+    entries: dict[str, FileEntry] = {}
+    for name, table in metadata.items():
+        path = folder / f"{name}.csv"
+        table.to_csv(path, index=False)
+        entries[name] = _entry(project, path, seed)
+    data = {file_id: _entry(project, path, seed) for file_id, path in data_files.items()}
+    manifest = Manifest(PROJECT, MANIFEST_VERSION, entries, data, "file_id", DATA_PIPELINE)
+    out = project / "manifests" / manifest.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(manifest.to_json(), encoding="utf-8")
+
+
+def _entry(project: Path, path: Path, seed: int) -> FileEntry:
+    """Return the manifest entry of a written file."""
+    key = f"{PROJECT}/{path.relative_to(project).as_posix()}"
+    return entry_for_file(path, f"{BUCKET_URL}/{key}", _version_id(seed, key))
+
+
+def _write_ground_truth(folder: Path, cohort: Cohort, collected: _Collected) -> None:
+    """Write the ground truth: units, behaviour sessions and a description of the release."""
+    folder.mkdir(parents=True, exist_ok=True)
+    units = pd.concat(collected.units, ignore_index=True)
+    truth = units[list(UNIT_TRUTH_COLUMNS)].copy()
+    truth["preferred_image"] = truth["preferred_image"].astype("string")
+    truth.to_parquet(folder / "units.parquet", index=False)
+    behavior = pd.DataFrame(collected.behavior_truth)
+    behavior["novel_images"] = behavior.get("novel_images", pd.Series(dtype=object)).map(
+        lambda v: list(v) if isinstance(v, list) else []
+    )
+    behavior.to_parquet(folder / "behavior_sessions.parquet", index=False)
+    mice = [{"mouse_id": m.mouse_id, "genotype": m.genotype, "cre_line": m.cre_line,
+             "skill": m.skill} for m in cohort.mice]  # fmt: skip
+    info = {"size": cohort.size.name, "seed": cohort.seed, "manifest_version": MANIFEST_VERSION,
+            "mice": mice}  # fmt: skip
+    (folder / "release.json").write_text(json.dumps(info, indent=2, sort_keys=True))

@@ -1,0 +1,159 @@
+"""Spike trains of simulated units: inhomogeneous Poisson processes driven by the stimuli.
+
+A unit's rate on a 5 ms grid is its baseline (modulated by running) plus stimulus-evoked
+transients: image flashes (tuned, larger on changes and for novel images, smaller in the
+passive replay), omission responses, gabors inside the receptive field, full-field flashes
+and, for tagged units, optogenetic light. Spikes are drawn per unit, so memory is bounded by
+one unit's train whatever the session size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from brainobs.sample.units import UnitPopulation
+
+DT = 0.005
+REFRACTORY = 0.0012
+
+
+@dataclass
+class StimulusDrive:
+    """What drives the units during one session, on the session clock."""
+
+    t_start: float
+    t_stop: float
+    image_onsets: np.ndarray
+    image_index: np.ndarray  # index into UnitPopulation.images; -1 for omitted flashes
+    image_is_change: np.ndarray
+    image_is_novel: np.ndarray
+    image_active: np.ndarray
+    gabors: pd.DataFrame  # start_time, position_x, position_y, orientation
+    flashes: pd.DataFrame  # start_time, color
+    opto: pd.DataFrame  # start_time, stimulus_name, level, duration
+    running_times: np.ndarray
+    running_speed: np.ndarray
+
+    @property
+    def n_bins(self) -> int:
+        """Return the number of rate bins."""
+        return int(np.ceil((self.t_stop - self.t_start) / DT))
+
+    def bins(self, times: np.ndarray) -> np.ndarray:
+        """Return the rate-grid bin of each time."""
+        return ((np.asarray(times) - self.t_start) / DT).astype(np.int64)
+
+
+def response_kernel(latency: float, tau: float = 0.03, length: float = 0.4) -> np.ndarray:
+    """Return an alpha-function transient of unit peak starting ``latency`` s after onset."""
+    t = np.arange(0.0, length, DT) - latency
+    kernel = np.where(t > 0, (t / tau) * np.exp(1 - t / tau), 0.0)
+    return kernel
+
+
+def unit_rate(drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray) -> np.ndarray:
+    """Return the firing rate (Hz) of one unit on the session's 5 ms grid."""
+    n = drive.n_bins
+    speed = np.interp(drive.t_start + DT * np.arange(n), drive.running_times, drive.running_speed)
+    rate = unit["baseline_rate"] * np.clip(1 + unit["running_modulation"] * speed / 20, 0.2, 3)
+    impulses = np.zeros(n)
+    _add_images(impulses, drive, unit, image_gain)
+    _add_gabors(impulses, drive, unit)
+    if unit["flash_gain"] > 0:
+        np.add.at(impulses, drive.bins(drive.flashes["start_time"]), unit["response_amplitude"]
+                  * unit["flash_gain"])  # fmt: skip
+    evoked = np.convolve(impulses, response_kernel(unit["latency"]))[:n]
+    omitted = np.zeros(n)
+    if unit["omission_gain"] > 0:
+        onsets = drive.bins(drive.image_onsets[drive.image_index < 0])
+        np.add.at(omitted, onsets, unit["omission_gain"] * unit["response_amplitude"])
+        evoked += np.convolve(omitted, response_kernel(0.12, tau=0.06, length=0.6))[:n]
+    if unit["tagged"]:
+        evoked += _raised_cosine_rate(drive, n)
+    return np.asarray(rate + evoked)
+
+
+def _add_images(
+    impulses: np.ndarray, drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray
+) -> None:
+    """Add the image-flash impulses of one unit."""
+    shown = drive.image_index >= 0
+    gain = image_gain[drive.image_index[shown]]
+    gain = gain * np.where(drive.image_is_change[shown], unit["change_gain"], 1.0)
+    gain = gain * np.where(drive.image_is_novel[shown], unit["novelty_gain"], 1.0)
+    gain = gain * np.where(drive.image_active[shown], 1.0, unit["passive_gain"])
+    np.add.at(impulses, drive.bins(drive.image_onsets[shown]), gain)
+
+
+def _add_gabors(impulses: np.ndarray, drive: StimulusDrive, unit: pd.Series) -> None:
+    """Add the receptive-field-weighted gabor impulses of one unit."""
+    g = drive.gabors
+    if not len(g) or unit["response_amplitude"] == 0:
+        return
+    d2 = (g["position_x"] - unit["rf_x"]) ** 2 + (g["position_y"] - unit["rf_y"]) ** 2
+    space = np.exp(-d2.to_numpy() / (2 * unit["rf_sigma"] ** 2))
+    angle = np.deg2rad(g["orientation"].to_numpy() - unit["preferred_orientation"])
+    tuning = 0.4 + 0.6 * np.cos(angle) ** 2
+    np.add.at(impulses, drive.bins(g["start_time"]), unit["response_amplitude"] * space * tuning)
+
+
+def _raised_cosine_rate(drive: StimulusDrive, n: int) -> np.ndarray:
+    """Return the extra rate (Hz) of a tagged unit during the 1 s raised-cosine light."""
+    extra = np.zeros(n)
+    cos_trials = drive.opto[drive.opto["stimulus_name"] == "raised_cosine"]
+    shape = np.sin(np.pi * np.arange(0, 1.0, DT)) ** 2
+    for start, level in zip(cos_trials["start_time"], cos_trials["level"], strict=True):
+        first = int((start - drive.t_start) / DT)
+        stop = min(first + len(shape), n)
+        extra[first:stop] += 45.0 * level * shape[: stop - first]
+    return extra
+
+
+def pulse_spikes(rng: np.random.Generator, drive: StimulusDrive, unit: pd.Series) -> np.ndarray:
+    """Return the short-latency spikes of a tagged unit to 10 ms light pulses."""
+    pulses = drive.opto[drive.opto["stimulus_name"] == "pulse"]
+    p = np.clip(0.35 + 1.5 * (pulses["level"].to_numpy() - 1.0), 0.05, 0.95)
+    fired = rng.random(len(pulses)) < p
+    jitter = rng.normal(0, 0.0007, int(fired.sum()))
+    return np.asarray(pulses["start_time"].to_numpy()[fired] + unit["opto_latency"] + jitter)
+
+
+def draw_spikes(rng: np.random.Generator, rate: np.ndarray, t_start: float) -> np.ndarray:
+    """Return sorted Poisson spike times of a rate on the 5 ms grid, refractory-thinned."""
+    counts = rng.poisson(np.maximum(rate, 0) * DT)
+    bins = np.repeat(np.arange(len(rate)), counts)
+    times = np.sort(t_start + DT * (bins + rng.random(len(bins))))
+    return thin_refractory(times)
+
+
+def thin_refractory(times: np.ndarray) -> np.ndarray:
+    """Return ``times`` without spikes closer than the refractory period to the previous."""
+    if len(times) < 2:
+        return times
+    keep = np.r_[True, np.diff(times) >= REFRACTORY]
+    return times[keep]
+
+
+def unit_seed(seed: int, unit_id: int) -> np.random.Generator:
+    """Return the generator of one unit's spikes (independent of every other unit)."""
+    return np.random.default_rng([seed, int(unit_id) % (2**32), int(unit_id) // (2**32)])
+
+
+def iter_spike_trains(
+    population: UnitPopulation, drive: StimulusDrive, seed: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield (row, spike times, spike amplitudes in volts) for every unit in table order."""
+    table = population.table
+    for row in range(len(table)):
+        unit = table.iloc[row]
+        rng = unit_seed(seed, int(unit["unit_id"]))
+        times = draw_spikes(rng, unit_rate(drive, unit, population.image_gain[row]), drive.t_start)
+        if unit["tagged"]:
+            times = thin_refractory(np.sort(np.r_[times, pulse_spikes(rng, drive, unit)]))
+        times = times[(times >= drive.t_start) & (times < drive.t_stop)]
+        amplitude = unit["amplitude"] * 1e-6 * rng.lognormal(0, 0.12, len(times))
+        yield row, times, amplitude
