@@ -10,6 +10,7 @@ from tests.support.release import TinyRelease, write_tiny_release
 from tests.support.s3 import moto_s3_server, publish_release
 
 from brainobs.releases import VBN
+from brainobs.sample import SampleRelease, write_vbn_release
 
 FAULT_SUMMARY: list[dict[str, Any]] = []
 
@@ -41,3 +42,9 @@ def s3_endpoint(tiny_release: TinyRelease) -> Iterator[str]:
     with moto_s3_server() as endpoint:
         publish_release(endpoint, VBN.bucket, tiny_release.root)
         yield endpoint
+
+
+@pytest.fixture(scope="session")
+def vbn_release(tmp_path_factory: pytest.TempPathFactory) -> SampleRelease:
+    """The default VBN sample release (seed 0), written once per test session."""
+    return write_vbn_release(tmp_path_factory.mktemp("vbn_sample"), size="default", seed=0)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.support.reference import reference_python
 
 from brainobs.sample import SampleRelease
 
 pytestmark = pytest.mark.compat
-REPO = Path(__file__).parents[2]
 
 SCRIPT = r"""
 import json, sys, warnings
@@ -38,23 +36,8 @@ print(json.dumps({
 """
 
 
-def reference_python() -> Path | None:
-    """Return the reference toolkit's python: env, repo venv, or the shared install."""
-    candidates = [
-        os.environ.get("BRAINOBS_REFERENCE_PYTHON"),
-        REPO / ".venv-allensdk" / "bin" / "python",
-        "/work/venv-allensdk/bin/python",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
 def test_reference_toolkit_opens_sample_files(vbn_release: SampleRelease) -> None:
     python = reference_python()
-    if python is None:
-        pytest.skip("no reference python: set BRAINOBS_REFERENCE_PYTHON or create .venv-allensdk")
     ecephys = pd.read_csv(vbn_release.metadata_path("ecephys_sessions")).iloc[0]
     behavior = pd.read_csv(vbn_release.metadata_path("behavior_sessions"))
     behavior_only = behavior[behavior["file_id"] > 0].iloc[-1]
