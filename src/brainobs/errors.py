@@ -30,6 +30,10 @@ class FileNotInCacheError(BrainobsError, FileNotFoundError):
     """A file the manifest lists but that a local-only cache does not have."""
 
 
+class MissingDataError(BrainobsError, LookupError):
+    """A group, dataset or column that a data file does not hold (optional in some files)."""
+
+
 # --- bad input -------------------------------------------------------------------------------
 class ManifestError(BrainobsError, ValueError):
     """A manifest that cannot be parsed or does not describe a valid release."""

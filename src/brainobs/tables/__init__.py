@@ -1,6 +1,7 @@
 """Metadata tables: schemas as data, typed CSV loading, a Parquet cache and row filters."""
 
 from brainobs.tables.cache import cache_path, load_table_cached
+from brainobs.tables.export import to_release_frame
 from brainobs.tables.filters import (
     VCN_DEFAULT_UNIT_FILTERS,
     filter_abnormal_sessions,
@@ -31,4 +32,5 @@ __all__ = [
     "filter_valid_channels",
     "load_table_cached",
     "read_table",
+    "to_release_frame",
 ]

@@ -6,14 +6,17 @@ size and modification time, the schema's name and content, :data:`SCHEMA_VERSION
 mode. Anything else (a changed CSV, an edited schema, a truncated or corrupt Parquet file) makes
 brainobs parse the CSV again and rewrite the cache. Writes go to a temporary file in the same
 folder and are moved into place with :func:`os.replace`, so a crash never leaves a half file and
-two processes may write the same table at once. A cache folder that cannot be written is not an
-error: the parsed table is returned uncached.
+two processes may write the same table at once. Pages carry CRCs (pyarrow >= 15) that are checked
+on read, so a damaged file (even one cut short by a power loss, as the write is not fsync'ed) is
+rebuilt rather than trusted. A cache folder that cannot be written is not an error: the parsed
+table is returned uncached.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -32,6 +35,17 @@ __all__ = ["cache_key", "cache_path", "load_table_cached"]
 
 _log = logging.getLogger(__name__)
 _KEY = b"brainobs.table_cache"
+# Page CRCs (pyarrow >= 15) catch damage that would otherwise decode as wrong values.
+_WRITE_CRC = (
+    {"write_page_checksum": True}
+    if "write_page_checksum" in inspect.signature(pq.write_table).parameters
+    else {}
+)
+_READ_CRC = (
+    {"page_checksum_verification": True}
+    if "page_checksum_verification" in inspect.signature(pq.read_table).parameters
+    else {}
+)
 
 
 def cache_path(
@@ -94,8 +108,17 @@ def _restore_types(df: pd.DataFrame, table: pa.Table, schema: TableSchema) -> pd
 
 def _read_parquet(path: Path, schema: TableSchema) -> pd.DataFrame:
     """Return the DataFrame stored in a cache file."""
-    table = pq.read_table(path)
+    table = pq.read_table(path, **_READ_CRC)
     return _restore_types(table.to_pandas(), table, schema)
+
+
+def _text_columns(table: pa.Table) -> list[str]:
+    """Return the top-level text columns (dictionary-encoded; numbers are not, for speed)."""
+    return [
+        f.name
+        for f in table.schema
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
 
 
 def _write_parquet(df: pd.DataFrame, path: Path, key: dict[str, object]) -> None:
@@ -107,7 +130,13 @@ def _write_parquet(df: pd.DataFrame, path: Path, key: dict[str, object]) -> None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as stream:
-            pq.write_table(table, stream)
+            pq.write_table(
+                table,
+                stream,
+                use_dictionary=_text_columns(table),
+                write_statistics=False,
+                **_WRITE_CRC,
+            )
         Path(tmp).replace(path)
     except BaseException:
         with contextlib.suppress(OSError):

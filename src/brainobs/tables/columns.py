@@ -62,7 +62,9 @@ def _first_bad(arr: pa.ChunkedArray, ok: np.ndarray) -> tuple[int, object]:
     return row, arr[row].as_py()
 
 
-def _numeric(arr: pa.ChunkedArray, ctx: ColumnContext) -> pa.ChunkedArray:
+def _numeric(
+    arr: pa.ChunkedArray, ctx: ColumnContext, expected: str = "a number"
+) -> pa.ChunkedArray:
     """Return ``arr`` as float64 (text is parsed); raise naming the first non-number."""
     if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
         return arr.cast(pa.float64())
@@ -73,7 +75,7 @@ def _numeric(arr: pa.ChunkedArray, ctx: ColumnContext) -> pa.ChunkedArray:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         ok = np.array([_is_number(v) for v in arr.to_pylist()], dtype=bool)
         row, value = _first_bad(arr, ok)
-        raise ctx.error(row, value, "a number") from None
+        raise ctx.error(row, value, expected) from None
 
 
 def _is_number(value: object) -> bool:
@@ -97,10 +99,11 @@ def _integers(arr: pa.ChunkedArray, ctx: ColumnContext) -> pa.ChunkedArray:
                 return _apply_sentinel(out, ctx)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass
-        floats = _numeric(arr, ctx)
+        floats = _numeric(arr, ctx, "an integer")
         values = floats.to_numpy(zero_copy_only=False)
         with np.errstate(invalid="ignore"):
-            ok = np.isnan(values) | (np.isfinite(values) & (np.mod(values, 1) == 0))
+            integral = np.isfinite(values) & (np.mod(values, 1) == 0) & (np.abs(values) < 2**63)
+            ok = np.isnan(values) | integral
         if not ok.all():
             row, value = _first_bad(arr, ok)
             raise ctx.error(row, value, "an integer")
@@ -115,22 +118,25 @@ def _apply_sentinel(arr: pa.ChunkedArray, ctx: ColumnContext) -> pa.ChunkedArray
     return pc.if_else(pc.equal(arr, sentinel), pa.scalar(None, pa.int64()), arr)
 
 
-def _int_series(arr: pa.ChunkedArray, ctx: ColumnContext, dtype: str) -> pd.Series:
-    """Return an int64 / Int64 / float64 Series; an int64 column with nulls becomes Int64."""
+def _int_series(arr: pa.ChunkedArray, ctx: ColumnContext, dtype: str, reference: bool) -> pd.Series:
+    """Return an int64 / Int64 / float64 Series for an integer column.
+
+    An int64 column with nulls becomes Int64, or float64 (as ``read_csv`` does) for the reference.
+    """
     ints = _integers(arr, ctx)
     if dtype == "float64":
-        return pd.Series(ints.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        return pd.Series(ints.cast(pa.float64()).to_numpy(zero_copy_only=False), copy=False)
     if dtype == "int64" and ints.null_count == 0:
-        return pd.Series(ints.to_numpy(), dtype="int64")
-    if dtype == "int64":  # reference behaviour of read_csv: ints with nulls become float64
-        return pd.Series(ints.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        return pd.Series(ints.to_numpy(), dtype="int64", copy=False)
+    if dtype == "int64" and reference:
+        return pd.Series(ints.cast(pa.float64()).to_numpy(zero_copy_only=False), copy=False)
     return pd.Series(ints.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get))
 
 
 def _bool_series(arr: pa.ChunkedArray, ctx: ColumnContext) -> pd.Series:
     """Return a bool Series from real booleans, float 0/1 or True/False text."""
     if pa.types.is_boolean(arr.type) and arr.null_count == 0:
-        return pd.Series(arr.to_numpy(zero_copy_only=False), dtype=bool)
+        return pd.Series(arr.to_numpy(zero_copy_only=False), dtype=bool, copy=False)
     values = arr.to_pylist()
     out = np.empty(len(values), dtype=bool)
     for i, value in enumerate(values):
@@ -207,14 +213,16 @@ def _list_series(arr: pa.ChunkedArray, ctx: ColumnContext) -> pd.Series:
     return pd.Series(out, dtype=object)
 
 
-def to_series(arr: pa.ChunkedArray, ctx: ColumnContext, dtype: str) -> pd.Series:
-    """Return ``arr`` converted to ``dtype`` (a schema dtype name) as a pandas Series."""
+def to_series(arr: pa.ChunkedArray, ctx: ColumnContext, *, reference: bool = False) -> pd.Series:
+    """Return ``arr`` as a Series of the column's dtype (its reference dtype if ``reference``)."""
+    dtype = ctx.spec.reference_dtype if reference else ctx.spec.dtype
     if dtype in ("int64", "Int64"):
-        return _int_series(arr, ctx, dtype)
+        return _int_series(arr, ctx, dtype, reference)
     if dtype == "float64":
         if ctx.spec.dtype in ("int64", "Int64"):
-            return _int_series(arr, ctx, dtype)
-        return pd.Series(_numeric(arr, ctx).to_numpy(zero_copy_only=False), dtype="float64")
+            return _int_series(arr, ctx, dtype, reference)
+        values = _numeric(arr, ctx).to_numpy(zero_copy_only=False)
+        return pd.Series(values, dtype="float64", copy=False)
     if dtype == "bool":
         return _bool_series(arr, ctx)
     if dtype == DATE:

@@ -20,6 +20,7 @@ VBN defaults differ by method (§7 item 22): channels filter by validity by defa
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -28,14 +29,24 @@ from brainobs.errors import InvalidInputError
 
 __all__ = [
     "VCN_DEFAULT_UNIT_FILTERS",
+    "UnitThresholds",
     "filter_abnormal_sessions",
     "filter_expression",
     "filter_units",
     "filter_valid_channels",
 ]
 
+
+class UnitThresholds(TypedDict):
+    """The three quality thresholds of :func:`filter_units`, as keyword arguments."""
+
+    amplitude_cutoff_maximum: float | None
+    presence_ratio_minimum: float | None
+    isi_violations_maximum: float | None
+
+
 #: VCN's (EcephysProjectCache) default quality thresholds (reference/format_ecephys.md §2.2.1).
-VCN_DEFAULT_UNIT_FILTERS: dict[str, float] = {
+VCN_DEFAULT_UNIT_FILTERS: UnitThresholds = {
     "amplitude_cutoff_maximum": 0.1,
     "presence_ratio_minimum": 0.95,
     "isi_violations_maximum": 0.5,

@@ -48,8 +48,8 @@ _FAST_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bo
 def _open_text(path: Path) -> io.TextIOBase:
     """Return a text stream over ``path``, decompressing ``.gz``."""
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open("r", encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return path.open("r", encoding="utf-8-sig", newline="")
 
 
 def read_header(csv_path: str | os.PathLike[str]) -> list[str]:
@@ -144,9 +144,8 @@ def read_table(
     table = _read_arrow_checked(path, header, schema)
     columns: dict[str, pd.Series] = {}
     for name in header:
-        spec = schema.spec(name)
-        dtype = spec.reference_dtype if reference_compatible else spec.dtype
-        columns[name] = to_series(table.column(name), ColumnContext(path, spec), dtype)
+        context = ColumnContext(path, schema.spec(name))
+        columns[name] = to_series(table.column(name), context, reference=reference_compatible)
     df = pd.DataFrame(columns, copy=False)
     df = df.set_index(schema.index)
     return df[output_columns(schema, header)]
