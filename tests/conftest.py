@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.support.release import TinyRelease, write_tiny_release
-from tests.support.s3 import moto_s3_server, publish_release
 
 from brainobs.releases import VBN
 from brainobs.sample import SampleRelease, write_vbn_release
+from tests.support.release import TinyRelease, write_tiny_release
+from tests.support.s3 import moto_s3_server, publish_release
 
 FAULT_SUMMARY: list[dict[str, Any]] = []
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.support.release import PROJECT, TinyRelease, write_tiny_release
 
 from brainobs.cli.main import main
+from tests.support.release import PROJECT, TinyRelease, write_tiny_release
 
 
 @pytest.fixture(scope="module")

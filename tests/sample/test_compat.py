@@ -7,9 +7,9 @@ import subprocess
 
 import pandas as pd
 import pytest
-from tests.support.reference import reference_python
 
 from brainobs.sample import SampleRelease
+from tests.support.reference import reference_python
 
 pytestmark = pytest.mark.compat
 

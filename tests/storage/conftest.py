@@ -4,8 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.range_server import RangeServer
-from tests.support.release import TinyRelease
 
 from brainobs.config import TransferSettings
 from brainobs.releases import VBN
@@ -13,6 +11,8 @@ from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
 from brainobs.storage.s3 import S3Fetcher
+from tests.support.range_server import RangeServer
+from tests.support.release import TinyRelease
 
 FAST = TransferSettings(connect_timeout=2.0, read_timeout=2.0, retries=3, backoff_initial=0.01)
 

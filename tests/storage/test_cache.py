@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-from tests.support.release import PROJECT, TinyRelease
 
 from brainobs.errors import (
     CacheError,
@@ -23,6 +22,7 @@ from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
+from tests.support.release import PROJECT, TinyRelease
 
 
 def _cache(cache_dir: Path, fetcher: Fetcher) -> ReleaseCache:

@@ -12,9 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import FAULT_SUMMARY
-from tests.support.range_server import Fault, RangeServer
-from tests.support.release import TinyRelease
 
 from brainobs.config import TransferSettings
 from brainobs.errors import DownloadError, HashMismatchError, TransientError
@@ -22,6 +19,9 @@ from brainobs.storage import download as download_module
 from brainobs.storage.download import Expected, download_file
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.http import HTTPFetcher
+from tests.conftest import FAULT_SUMMARY
+from tests.support.range_server import Fault, RangeServer
+from tests.support.release import TinyRelease
 
 SETTINGS = TransferSettings(connect_timeout=2.0, read_timeout=0.5, retries=3, backoff_initial=0.01)
 NO_RETRY = TransferSettings(connect_timeout=2.0, read_timeout=0.5, retries=0, backoff_initial=0.01)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.release import TinyRelease
 
 from brainobs.errors import SourceError
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.http import HTTPFetcher
+from tests.support.release import TinyRelease
 
 
 def _key(release: TinyRelease) -> tuple[str, bytes, str | None]:

@@ -1,0 +1,396 @@
+"""A seekable, read-only file object over byte ranges of a remote object, for h5py.
+
+``h5py.File(RemoteFile(...), "r")`` reads an NWB file on S3 or an HTTPS server by byte
+ranges: only the blocks HDF5 asks for travel. A small LRU cache of fixed-size blocks keeps the
+many small metadata reads HDF5 makes cheap; missing neighbouring blocks are fetched in one
+request, and a run of sequential reads (a chunked dataset read in order) grows a read-ahead.
+Every byte fetched is counted (:attr:`RemoteFile.bytes_transferred`).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from brainobs import config
+from brainobs.config import TransferSettings
+from brainobs.errors import DownloadError, InvalidInputError, TransientError
+from brainobs.storage.fetchers import Fetcher
+from brainobs.storage.http import HTTPFetcher
+from brainobs.storage.local import LocalFetcher
+from brainobs.storage.s3 import S3Fetcher
+
+DEFAULT_BLOCK_SIZE = 2 << 20  # 2 MiB
+DEFAULT_CACHE_SIZE = 64 << 20  # 64 MiB of blocks kept per open file
+DEFAULT_MAX_READAHEAD = 16 << 20
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """How a remote file is read: block size, blocks kept, and the largest read-ahead (bytes)."""
+
+    block_size: int = DEFAULT_BLOCK_SIZE
+    cache_size: int = DEFAULT_CACHE_SIZE
+    max_readahead: int = DEFAULT_MAX_READAHEAD
+
+
+class BlockCache:
+    """LRU cache of fixed-size blocks of one object, filled through ``fetch(start, stop)``."""
+
+    def __init__(
+        self,
+        fetch: Callable[[int, int], bytes],
+        size: int,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        max_readahead: int = DEFAULT_MAX_READAHEAD,
+    ) -> None:
+        if block_size <= 0:
+            raise InvalidInputError(f"block_size must be positive, not {block_size}.")
+        self._fetch = fetch
+        self.size = size
+        self.block_size = block_size
+        self.max_blocks = max(1, cache_size // block_size)
+        self.max_readahead_blocks = max(0, max_readahead // block_size)
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._last_stop = -1
+        self._run_start = 0  # where the current run of back-to-back reads began
+        self._streak = 0  # bytes of that run before the current read
+        self._lock = threading.Lock()
+
+    def read(self, start: int, stop: int) -> bytes:
+        """Return bytes ``[start, stop)`` (clipped to the object), from cache or fetched."""
+        out = bytearray(max(0, min(stop, self.size) - start))
+        return bytes(out[: self.read_into(start, memoryview(out))])
+
+    def read_into(self, start: int, out: memoryview) -> int:
+        """Copy bytes from ``start`` into ``out``; return how many (fewer at the end)."""
+        stop = min(start + len(out), self.size)
+        if stop <= start:
+            return 0
+        first, last = start // self.block_size, (stop - 1) // self.block_size
+        with self._lock:
+            if start != self._last_stop:
+                self._run_start = start
+            self._streak, self._last_stop = start - self._run_start, stop
+            blocks = self._gather(first, last)
+        written = 0
+        for index in range(first, last + 1):
+            block_start = index * self.block_size
+            a = max(start, block_start) - block_start
+            b = min(stop, block_start + self.block_size) - block_start
+            out[written : written + b - a] = blocks[index][a:b]
+            written += b - a
+        return written
+
+    def _gather(self, first: int, last: int) -> dict[int, bytes | memoryview]:
+        """Return blocks ``first..last``, fetching each missing run in one request."""
+        found: dict[int, bytes | memoryview] = {}
+        missing: list[int] = []
+        for index in range(first, last + 1):
+            block = self._blocks.get(index)
+            if block is None:
+                missing.append(index)
+            else:
+                self._blocks.move_to_end(index)
+                found[index] = block
+        for run_first, run_last in _runs(missing):
+            if run_last == last:
+                run_last = self._extend_readahead(run_last)
+            found.update(self._fetch_run(run_first, run_last))
+        return found
+
+    def _extend_readahead(self, run_last: int) -> int:
+        """Return the last block to fetch, with read-ahead added on sequential reading.
+
+        A reader that has just read N bytes back to back (a chunked dataset read in order)
+        gets up to N more, capped by ``max_readahead``; scattered metadata reads get none.
+        """
+        ahead = min(self.max_readahead_blocks, self._streak // self.block_size)
+        n_blocks = -(-self.size // self.block_size)
+        limit = min(n_blocks - 1, run_last + ahead)
+        while run_last < limit and run_last + 1 not in self._blocks:
+            run_last += 1
+        return run_last
+
+    def _fetch_run(self, first: int, last: int) -> dict[int, memoryview]:
+        """Return blocks ``first..last`` fetched in one request; cache the last of them.
+
+        A run longer than the cache keeps only its last blocks (what a sequential reader
+        asks for next), copied out so that the run's buffer is not held alive.
+        """
+        start = first * self.block_size
+        stop = min(self.size, (last + 1) * self.block_size)
+        data = memoryview(self._fetch(start, stop))
+        size = self.block_size
+        blocks = {
+            i: data[(i - first) * size : (i - first + 1) * size] for i in range(first, last + 1)
+        }
+        for index in range(max(first, last + 1 - self.max_blocks), last + 1):
+            self._blocks[index] = bytes(blocks[index])
+        while len(self._blocks) > self.max_blocks:
+            self._blocks.popitem(last=False)
+        return blocks
+
+    def clear(self) -> None:
+        """Drop every cached block."""
+        with self._lock:
+            self._blocks.clear()
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Return the consecutive runs of sorted ``indices`` as (first, last) pairs."""
+    runs: list[tuple[int, int]] = []
+    for index in indices:
+        if runs and runs[-1][1] == index - 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return runs
+
+
+@dataclass
+class TransferStats:
+    """Bytes and requests a :class:`RemoteFile` has fetched from its source."""
+
+    bytes_transferred: int = 0
+    requests: int = 0
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    def record(self, start: int, stop: int) -> None:
+        """Count one fetched range."""
+        self.bytes_transferred += stop - start
+        self.requests += 1
+        self.ranges.append((start, stop))
+
+
+class RemoteFile(io.RawIOBase):
+    """A read-only, seekable file over object ``key`` of ``fetcher``, read by byte ranges.
+
+    Transient failures are retried with the backoff of ``settings``; a range the source
+    answers short is retried as well. Pass ``size`` when it is known (from a manifest) to
+    save one request; ``cache`` sets the block size and how many blocks are kept.
+    """
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        key: str,
+        version_id: str | None = None,
+        *,
+        size: int | None = None,
+        cache: CacheOptions | None = None,
+        settings: TransferSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.fetcher = fetcher
+        self.key = key
+        self.version_id = version_id
+        self.settings = settings or _settings_of(fetcher)
+        self.stats = TransferStats()
+        self.last_error: Exception | None = None
+        if size is None:
+            size = self._with_retries(lambda: fetcher.size(key, version_id))
+        self._size: int = size
+        cache = cache or CacheOptions()
+        self._cache = BlockCache(
+            self._fetch, self._size, cache.block_size, cache.cache_size, cache.max_readahead
+        )
+        self._position = 0
+
+    def __repr__(self) -> str:
+        return f"RemoteFile({self.fetcher!r}, {self.key!r})"
+
+    @property
+    def name(self) -> str:
+        """Return a description of the object for messages."""
+        return f"{self.key} on {self.fetcher.describe()}"
+
+    @property
+    def size(self) -> int:
+        """Return the object's size in bytes."""
+        return self._size
+
+    @property
+    def bytes_transferred(self) -> int:
+        """Return how many bytes have been fetched from the source so far."""
+        return self.stats.bytes_transferred
+
+    def reset_stats(self) -> None:
+        """Zero the transfer counters (the block cache is kept)."""
+        self.stats = TransferStats()
+
+    def clear_cache(self) -> None:
+        """Drop the cached blocks, so that the next reads fetch again."""
+        self._cache.clear()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            position = offset
+        elif whence == io.SEEK_CUR:
+            position = self._position + offset
+        elif whence == io.SEEK_END:
+            position = self._size + offset
+        else:
+            raise ValueError(f"whence must be 0, 1 or 2, not {whence}")
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        self._position = position
+        return position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        count = self._cache.read_into(self._position, view)
+        self._position += count
+        return count
+
+    def _fetch(self, start: int, stop: int) -> bytes:
+        """Return bytes ``[start, stop)`` from the source, retrying transient failures."""
+
+        def attempt() -> bytes:
+            data = self.fetcher.read_range(self.key, start, stop, self.version_id)
+            if len(data) != stop - start:
+                raise TransientError(
+                    f"{self.name} answered {len(data)} bytes for range {start}-{stop} "
+                    f"({stop - start} expected)."
+                )
+            return data
+
+        try:
+            data = self._with_retries(attempt)
+        except Exception as exc:
+            self.last_error = exc  # h5py may report it only as a generic HDF5 read error
+            raise
+        self.stats.record(start, stop)
+        return data
+
+    def _with_retries(self, call: Callable[[], Any]) -> Any:
+        """Return ``call()``, retried with backoff while it raises TransientError."""
+        retries = self.settings.retries
+        for attempt in range(retries + 1):
+            try:
+                return call()
+            except TransientError as exc:
+                if attempt == retries:
+                    raise DownloadError(
+                        f"Reading {self.name} failed after {attempt + 1} attempts: {exc}. "
+                        "Check the connection (or raise BRAINOBS_RETRIES) and try again."
+                    ) from exc
+                time.sleep(self.settings.backoff(attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _settings_of(fetcher: Fetcher) -> TransferSettings:
+    """Return the transfer settings a fetcher was built with, else those of the environment."""
+    transport = getattr(fetcher, "transport", None)
+    settings = getattr(transport, "settings", None)
+    return settings if isinstance(settings, TransferSettings) else TransferSettings.from_env()
+
+
+class _QueryHTTPFetcher(HTTPFetcher):
+    """An HTTPFetcher whose addresses carry a fixed query string (signed URLs)."""
+
+    def __init__(self, base_url: str, query: str, settings: TransferSettings | None = None):
+        super().__init__(base_url, settings)
+        self.query = query
+
+    def url_of(self, key: str) -> str:
+        """Return the URL of ``key`` with the query string."""
+        return f"{super().url_of(key)}?{self.query}"
+
+
+def is_url(location: str) -> bool:
+    """Return whether ``location`` is an ``s3://``, ``http://`` or ``https://`` address."""
+    return location.startswith(("s3://", "http://", "https://"))
+
+
+def fetcher_for_url(
+    url: str, endpoint: str | None = None, settings: TransferSettings | None = None
+) -> tuple[Fetcher, str]:
+    """Return a fetcher and key that serve ``url`` (``s3://bucket/key`` or ``http(s)://...``).
+
+    ``s3://`` addresses go to AWS unless ``endpoint`` (or ``$BRAINOBS_S3_ENDPOINT``) names a
+    mirror.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "s3":
+        key = unquote(parts.path.lstrip("/"))
+        if not parts.netloc or not key:
+            raise InvalidInputError(f"{url!r} is not an s3://bucket/key address.")
+        return S3Fetcher(
+            parts.netloc, endpoint=config.s3_endpoint(endpoint), settings=settings
+        ), key
+    if parts.scheme in ("http", "https") and parts.netloc:
+        folder, _, name = parts.path.rpartition("/")
+        base = f"{parts.scheme}://{parts.netloc}{folder}"
+        if parts.query:
+            return _QueryHTTPFetcher(base, parts.query, settings), unquote(name)
+        return HTTPFetcher(base, settings), unquote(name)
+    raise InvalidInputError(
+        f"{url!r} is not a remote address brainobs can read: use s3://bucket/key, "
+        "https://host/path, or a local path."
+    )
+
+
+def open_url(
+    url: str,
+    endpoint: str | None = None,
+    settings: TransferSettings | None = None,
+    size: int | None = None,
+    cache: CacheOptions | None = None,
+) -> RemoteFile:
+    """Return a :class:`RemoteFile` over ``url``."""
+    fetcher, key = fetcher_for_url(url, endpoint=endpoint, settings=settings)
+    return RemoteFile(fetcher, key, size=size, cache=cache, settings=settings)
+
+
+def fetcher_recipe(fetcher: Fetcher) -> tuple[Callable[..., Fetcher], tuple[Any, ...]]:
+    """Return ``(factory, args)`` that rebuild ``fetcher`` in another process.
+
+    HTTP connection pools cannot be pickled, so the project's fetchers are described by what
+    they were built from; any other fetcher must be picklable itself.
+    """
+    # Exact types: a subclass may hold state that its parent's recipe would lose.
+    if type(fetcher) is LocalFetcher:
+        return LocalFetcher, (str(fetcher.root),)
+    if type(fetcher) is S3Fetcher:
+        region = _region_of(fetcher)
+        return S3Fetcher, (fetcher.bucket, fetcher.endpoint, region, fetcher.transport.settings)
+    if type(fetcher) is _QueryHTTPFetcher:
+        args = (fetcher.base_url, fetcher.query, fetcher.transport.settings)
+        return _QueryHTTPFetcher, args
+    if type(fetcher) is HTTPFetcher:
+        return HTTPFetcher, (fetcher.base_url, fetcher.transport.settings)
+    return _same, (fetcher,)
+
+
+def _region_of(fetcher: S3Fetcher) -> str:
+    """Return the AWS region in an S3 fetcher's address (the default when it uses a mirror)."""
+    host = urlsplit(fetcher.bucket_url).netloc
+    parts = host.split(".")
+    if not fetcher.endpoint and len(parts) > 3 and parts[1] == "s3":
+        return parts[2]
+    return "us-west-2"
+
+
+def _same(fetcher: Fetcher) -> Fetcher:
+    """Return ``fetcher`` (the rebuild recipe of fetchers that pickle themselves)."""
+    return fetcher
