@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from brainobs.config import TransferSettings
 from brainobs.errors import CacheError, DownloadError, HashMismatchError, TransientError
 from brainobs.storage.fetchers import Fetcher
-from brainobs.storage.hashing import new_hasher, update_from_file
+from brainobs.storage.hashing import Hasher, new_hasher, update_from_file
 
 REPAIR_HINT = "Run `brainobs cache verify --repair` or fetch it again."
 
@@ -44,7 +44,7 @@ class _Partial:
     """The ``.part`` file being filled, with the digest of the bytes already in it."""
 
     path: Path
-    hasher: hashlib.blake2b
+    hasher: Hasher
     written: int = 0
 
     @classmethod
@@ -188,7 +188,7 @@ class _HashingThread:
 
     _DONE = None
 
-    def __init__(self, hasher: hashlib.blake2b, depth: int = 8) -> None:
+    def __init__(self, hasher: Hasher, depth: int = 8) -> None:
         self._hasher = hasher
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
         self._thread = threading.Thread(target=self._run, name="brainobs-hash", daemon=True)
