@@ -14,6 +14,7 @@ import click
 from brainobs.cli.cache_cmds import cache
 from brainobs.cli.demo_cmd import demo
 from brainobs.cli.download_cmd import download
+from brainobs.cli.report_cmd import report
 from brainobs.cli.sample_cmd import sample
 from brainobs.cli.sessions_cmd import sessions
 
@@ -41,6 +42,7 @@ cli.add_command(download)
 cli.add_command(sessions)
 cli.add_command(demo)
 cli.add_command(sample)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -39,10 +41,30 @@ def run_tour(cache_dir: str | None) -> None:
         amplitude_cutoff_maximum=0.1, presence_ratio_minimum=0.95, isi_violations_maximum=0.5
     )
     click.echo(f"{len(good)} of {len(units)} units pass the usual quality thresholds")
-    session_id = int(sessions.index[0])
+    session_id = _tagged_session(sessions)
     _heading(f"Session {session_id}")
     click.echo(f"download it:  brainobs download vbn {session_id} --source <mirror>")
     click.echo(
         "the sample's files: "
         + str(cache.fetch_api.cache_dir / cache.fetch_api.manifest.cache_folder)
     )
+    _write_report(cache, session_id)
+
+
+def _tagged_session(sessions: pd.DataFrame) -> int:
+    """Return the first session of an Sst or Vip mouse (optotagged units), else the first."""
+    tagged = sessions["genotype"].astype(str).str.contains("Sst|Vip", regex=True)
+    return int(sessions.index[tagged.to_numpy()][0] if tagged.any() else sessions.index[0])
+
+
+def _write_report(cache: Any, session_id: int) -> None:
+    """Write the HTML report of ``session_id`` beside the cache and print where it is."""
+    from brainobs.cli.report_cmd import write_session_report
+
+    _heading(f"Report of session {session_id}")
+    start = time.perf_counter()
+    session = cache.get_ecephys_session(session_id)
+    path = write_session_report(session, Path(cache.fetch_api.cache_dir) / "reports")
+    click.echo(f"written in {time.perf_counter() - start:.1f} s; open it in a browser:")
+    click.echo(f"  {path.resolve().as_uri()}")
+    click.echo(f"the same for any session:  brainobs report vbn {session_id} --sample --out DIR")

@@ -16,7 +16,12 @@ import xarray as xr
 from brainobs.errors import InvalidInputError
 from brainobs.plot.style import area_color, get_axes
 
-__all__ = ["plot_psth_by_area", "plot_raster", "plot_tagged_unit_responses"]
+__all__ = [
+    "plot_psth_by_area",
+    "plot_raster",
+    "plot_response_heatmap",
+    "plot_tagged_unit_responses",
+]
 
 _TIME = "time_relative_to_stimulus_onset"
 
@@ -118,4 +123,60 @@ def plot_tagged_unit_responses(
     ax.set_xlabel("Time from light onset (s)")
     ax.set_ylabel("Firing rate (spikes/s)")
     ax.legend(loc="upper right")
+    return ax
+
+
+def _baseline_z(values: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Return each row of ``values`` z-scored to its ``before`` columns (SD 0 counts as 1)."""
+    spread = values[:, before].std(axis=1, keepdims=True)
+    centred = values - values[:, before].mean(axis=1, keepdims=True)
+    return np.asarray(centred / np.where(spread > 0, spread, 1.0))
+
+
+def _mark_area_rows(ax: Any, sorted_areas: np.ndarray, x: float) -> None:
+    """Draw a coloured bar and the acronym beside each area's block of heat-map rows."""
+    for area in pd.unique(sorted_areas):
+        rows = np.flatnonzero(sorted_areas == area)
+        ax.axhspan(rows[0] - 0.5, rows[-1] + 0.5, xmin=0, xmax=0.02, color=area_color(area))
+        ax.text(x, rows.mean(), f" {area}", va="center", fontsize=7)
+
+
+def plot_response_heatmap(
+    rates: xr.DataArray,
+    unit_areas: Mapping[Any, str] | pd.Series,
+    ax: Any = None,
+    baseline: tuple[float, float] = (-0.25, 0.0),
+) -> Any:
+    """Return the Axes with every unit's PSTH as a row, z-scored to its baseline, by area.
+
+    ``rates`` comes from ``psth`` (dims time x unit_id); rows are grouped by area (in the
+    order the areas first appear in ``unit_areas``) and each group is sorted by peak
+    response. A coloured bar on the left marks the areas.
+    """
+    if set(rates.dims) != {_TIME, "unit_id"}:
+        raise InvalidInputError(f"rates must have dims ({_TIME}, unit_id), e.g. psth(...)")
+    time = rates[_TIME].to_numpy()
+    before = (time >= baseline[0]) & (time < baseline[1])
+    if not before.any():
+        raise InvalidInputError(f"no bin of rates falls in the baseline window {baseline}")
+    scaled = _baseline_z(rates.transpose("unit_id", _TIME).to_numpy().astype(float), before)
+    area_of = _area_series(unit_areas).reindex(rates["unit_id"].to_numpy()).fillna("?")
+    order = np.lexsort((-scaled[:, ~before].max(axis=1, initial=0.0), pd.factorize(area_of)[0]))
+    ax = get_axes(ax, figsize=(4.0, 4.0))
+    step = float(np.median(np.diff(time))) if time.size > 1 else 1.0
+    extent = (time[0] - step / 2, time[-1] + step / 2, len(order) - 0.5, -0.5)
+    image = ax.imshow(
+        scaled[order],
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-5,
+        vmax=5,
+        extent=extent,
+        interpolation="nearest",
+    )
+    ax.figure.colorbar(image, ax=ax, label="Response (z vs baseline)")
+    _mark_area_rows(ax, area_of.to_numpy()[order], float(time[0]))
+    ax.axvline(0.0, color="0.3", lw=0.8)
+    ax.set_xlabel("Time from stimulus onset (s)")
+    ax.set_ylabel("Unit (grouped by area)")
     return ax

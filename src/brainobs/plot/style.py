@@ -53,3 +53,23 @@ def get_axes(ax: Any = None, figsize: tuple[float, float] = (4.0, 3.0)) -> Any:
     for key in ("top", "right"):
         new_ax.spines[key].set_visible(False)
     return new_ax
+
+
+def new_figure(
+    nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (6.0, 3.0), **kwargs: Any
+) -> tuple[Any, Any]:
+    """Return a styled Figure (not registered with pyplot) and its 2-D array of Axes.
+
+    The figure is freed when it is no longer referenced, so reports that draw many figures
+    do not accumulate them in pyplot's global state; ``kwargs`` go to ``Figure.subplots``.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(RC_PARAMS):  # type: ignore[arg-type]
+        figure = Figure(figsize=figsize, layout="constrained")
+        axes = figure.subplots(nrows, ncols, squeeze=False, **kwargs)
+    for ax in axes.flat:
+        for key in ("top", "right"):
+            ax.spines[key].set_visible(False)
+    return figure, axes

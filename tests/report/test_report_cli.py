@@ -1,0 +1,83 @@
+"""``brainobs report``: writes the page of a sample session and prints its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from click.testing import CliRunner
+
+from brainobs.cli.report_cmd import report
+from brainobs.cli.tour import _tagged_session
+from brainobs.errors import InvalidInputError
+from brainobs.sample import SampleRelease
+
+
+def _source_args(vbn_release: SampleRelease, cache_dir: Path) -> list[str]:
+    return ["--source", str(vbn_release.root), "--cache-dir", str(cache_dir)]
+
+
+def test_help_has_an_example() -> None:
+    result = CliRunner().invoke(report, ["--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and "brainobs report vbn" in result.output
+    assert "--stream" in result.output and "--out" in result.output
+
+
+def test_report_of_a_sample_session(vbn_release: SampleRelease, tmp_path: Path) -> None:
+    session_id = "1042309454"
+    out = tmp_path / "reports"
+    args = ["vbn", session_id, "--out", str(out), *_source_args(vbn_release, tmp_path / "c")]
+    result = CliRunner().invoke(report, args)
+    assert result.exit_code == 0, result.output
+    written = out / f"session_{session_id}.html"
+    assert result.stdout.strip().splitlines()[-1] == str(written)
+    page = written.read_text(encoding="utf-8")
+    assert f"Session {session_id}" in page and "wt/wt" in page
+    assert page.count('class="unavailable"') == 0
+
+
+def test_streamed_report_reads_by_byte_ranges(vbn_release: SampleRelease, tmp_path: Path) -> None:
+    out = tmp_path / "one.html"
+    args = ["vbn", "1045193647", "--stream", "--out", str(out), "--probe", "0"]
+    result = CliRunner().invoke(report, [*args, *_source_args(vbn_release, tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert "not available: LFP and CSD: probe 0 has no LFP data" in result.stderr
+    assert "Vip-IRES-Cre" in out.read_text(encoding="utf-8")
+    assert not list((tmp_path / "c").rglob("*.nwb"))
+
+
+def test_unknown_session_id_says_where_to_look(vbn_release: SampleRelease, tmp_path: Path) -> None:
+    args = ["vbn", "42", *_source_args(vbn_release, tmp_path / "c")]
+    result = CliRunner().invoke(report, args)
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InvalidInputError)
+    assert "brainobs sessions vbn" in str(result.exception)
+
+
+def test_tour_reports_a_tagged_session() -> None:
+    import pandas as pd
+
+    sessions = pd.DataFrame({"genotype": ["wt/wt", "Vip-IRES-Cre/wt"]}, index=[1, 2])
+    assert _tagged_session(sessions) == 2
+    assert _tagged_session(sessions.iloc[:1]) == 1
+
+
+def test_a_behavior_session_id_gets_the_behavior_report(
+    vbn_release: SampleRelease, tmp_path: Path
+) -> None:
+    from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache
+
+    cache = VisualBehaviorNeuropixelsProjectCache.from_source(str(vbn_release.root), tmp_path)
+    table = cache.get_behavior_session_table()
+    behavior_id = int(table.index[table["ecephys_session_id"].isna().to_numpy()][0])
+    result = CliRunner().invoke(
+        report,
+        ["vbn", str(behavior_id), "--out", str(tmp_path), *_source_args(vbn_release, tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    page = Path(result.stdout.strip().splitlines()[-1]).read_text(encoding="utf-8")
+    assert "Task performance" in page and "Units per area" not in page

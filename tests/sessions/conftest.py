@@ -1,0 +1,55 @@
+"""Project caches over the sample release, local and on a moto S3 bucket (sessions tests)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from brainobs.nwb import CacheOptions
+from brainobs.sample import SampleRelease
+from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from tests.support.s3 import publish_release
+
+#: moto keeps buckets process-wide: this one is the sessions tests' own.
+BUCKET = "vbn-sessions"
+#: Small blocks so that byte counts on the small sample files mean something.
+SMALL_BLOCKS = CacheOptions(block_size=8 << 10, cache_size=32 << 20, max_readahead=256 << 10)
+
+
+@pytest.fixture(scope="session")
+def local_cache(vbn_release: SampleRelease, tmp_path_factory: pytest.TempPathFactory) -> Cache:
+    """A cache that downloads from the sample release folder."""
+    return Cache.from_source(str(vbn_release.root), tmp_path_factory.mktemp("sessions_local"))
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(vbn_release: SampleRelease, s3_endpoint: str) -> str:
+    """The moto endpoint, with the sample release published in bucket ``vbn-sessions``."""
+    publish_release(s3_endpoint, BUCKET, vbn_release.root)
+    return s3_endpoint
+
+
+@pytest.fixture(scope="session")
+def s3_cache(s3_bucket: str, tmp_path_factory: pytest.TempPathFactory) -> Cache:
+    """A cache over the sample release on (moto) S3; sessions are streamed from it."""
+    return Cache.from_s3_cache(
+        tmp_path_factory.mktemp("sessions_s3"),
+        bucket_name_override=BUCKET,
+        endpoint=s3_bucket,
+        show_progress=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def ecephys_row(local_cache: Cache) -> pd.Series:
+    """The first ecephys session of a Sst mouse (it has tagged units and two LFP probes)."""
+    sessions = local_cache.get_ecephys_session_table(filter_abnormalities=False)
+    sst = sessions[sessions["genotype"].str.startswith("Sst")]
+    return sst.iloc[0]
+
+
+@pytest.fixture(scope="session")
+def behavior_only_row(local_cache: Cache) -> pd.Series:
+    """The last behavior-only session (an image-change session with its own NWB file)."""
+    sessions = local_cache.get_behavior_session_table()
+    return sessions[sessions["file_id"] >= 0].iloc[-1]
