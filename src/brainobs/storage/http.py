@@ -59,6 +59,13 @@ class HTTPTransport:
         self.settings = settings or TransferSettings.from_env()
         self._local = threading.local()
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle the settings only: connection pools are per process (and per thread)."""
+        return {"settings": self.settings}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["settings"])  # type: ignore[misc,arg-type]
+
     @property
     def session(self) -> requests.Session:
         """Return this thread's connection pool (requests sessions are not thread-safe)."""

@@ -1,0 +1,69 @@
+"""Cross-session summaries: a mouse's training history, computed session by session.
+
+The work per session (open its NWB, compute the task metrics) is independent, so it runs
+through :func:`brainobs.parallel.map_sessions`: serially by default, on a Dask cluster or
+an executor when one is given.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from brainobs.analysis.behavior import session_stage
+from brainobs.errors import UnknownIdError
+from brainobs.parallel import map_sessions
+
+
+def _session_summary(
+    cache: Any, engaged_threshold: float, row: tuple[int, pd.Series]
+) -> dict[str, Any]:
+    """Return one session's stage, date and task metrics (computed where it runs)."""
+    behavior_session_id, metadata = row
+    session = cache.get_behavior_session(behavior_session_id)
+    try:
+        metrics = session.get_performance_metrics(engaged_threshold)
+    finally:
+        session.close()
+    return {
+        "behavior_session_id": behavior_session_id,
+        "session_type": metadata["session_type"],
+        "date_of_acquisition": metadata["date_of_acquisition"],
+        "stage": session_stage(str(metadata["session_type"])),
+        **metrics,
+    }
+
+
+def training_history(
+    cache: Any,
+    mouse_id: int | str,
+    client: Any = None,
+    show_progress: bool = False,
+    engaged_trial_reward_rate_threshold: float = 2.0,
+) -> pd.DataFrame:
+    """Return one row per behavior session of ``mouse_id``: stage, date and task metrics.
+
+    ``cache`` is a project cache (e.g. ``VisualBehaviorNeuropixelsProjectCache``); every
+    behavior session of the mouse -- training, habituation and recording days -- is opened
+    and summarised with its ``get_performance_metrics()``. ``client``
+    (a ``dask.distributed.Client`` or an executor) spreads the sessions over workers.
+    """
+    table = cache.get_behavior_session_table()
+    mine = table[table["mouse_id"].astype(str) == str(mouse_id)]
+    if mine.empty:
+        mice = ", ".join(str(m) for m in sorted(table["mouse_id"].unique())[:10])
+        raise UnknownIdError(
+            f"Mouse {mouse_id} has no behavior sessions in this release. Mice include: "
+            f"{mice} (see get_behavior_session_table())."
+        )
+    rows = map_sessions(
+        partial(_session_summary, cache, engaged_trial_reward_rate_threshold),
+        list(mine.iterrows()),
+        client=client,
+        show_progress=show_progress,
+        desc=f"mouse {mouse_id}",
+    )
+    history = pd.DataFrame(rows).set_index("behavior_session_id")
+    return history.sort_values("date_of_acquisition", kind="stable")
