@@ -64,7 +64,7 @@ class HTTPTransport:
         return {"settings": self.settings}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(state["settings"])  # type: ignore[misc,arg-type]
+        self.__init__(state["settings"])  # type: ignore[misc]
 
     @property
     def session(self) -> requests.Session:
