@@ -98,11 +98,19 @@ def write_vbn_release(
 ) -> SampleRelease:
     """Return the VBN sample release in ``out_dir``, writing it first unless already there.
 
-    ``size="default"`` writes 3 mice (wild type, Sst-IRES-Cre;Ai32, Vip-IRES-Cre;Ai32), each with
-    eight behavior-only training sessions and two ecephys sessions (familiar image set G, novel
-    set H) of ~200 units on 6 probes with LFP on 2 probes, in well under a minute.
-    ``size="benchmark"`` writes one realistic session (~2,000 units, ~10^8 spikes, ~1 h) and
-    metadata tables of release size. The write is atomic: files appear only when complete.
+    ``size="default"`` (~65 MB, ~20 s) writes 3 mice (wild type, Sst-IRES-Cre;Ai32,
+    Vip-IRES-Cre;Ai32), each with eight behavior-only training sessions and two ecephys sessions
+    (familiar image set G, novel set H) of ~200 units on 6 probes with LFP on 2 probes. Large
+    arrays are chunked and gzip-compressed; signals are rounded to binary steps near their
+    instruments' resolution so that they compress (:mod:`brainobs.sample.quantize`).
+
+    ``size="benchmark"`` (~2.4 GB, about two minutes) writes one realistic session file
+    (~2,000 units on 6 probes, ~10^8 spikes, ~1 h, large arrays contiguous and uncompressed as
+    in the released files) and metadata tables of release size: 153 ecephys sessions and
+    319,013 units, the other 152 sessions listed without files (``file_id`` -999, see
+    :mod:`brainobs.sample.metadata_only`). Memory stays near 1 GB.
+
+    The write is atomic: files appear only when complete.
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, not {size!r}")

@@ -1,16 +1,20 @@
 """The simulated VBN cohort: mice, their training histories and the session plans.
 
 Everything here is decided by one seeded ``numpy.random.Generator``: ids, dates, rigs, the
-sequence of training stages and each session's behavioural skill (d-prime). The later modules
-simulate and write what this plan describes.
+sequence of training stages, each session's behavioural skill (d-prime) and each probe's unit
+count. The benchmark size adds ecephys sessions that are listed in the metadata tables only
+(see :mod:`brainobs.sample.metadata_only`). The later modules simulate and write what this
+plan describes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+
+from brainobs.sample.anatomy import N_CHANNELS
 
 REPORTER = "Ai32(RCL-ChR2(H134R)_EYFP)"
 #: genotype key -> (full genotype, cre line or None)
@@ -51,13 +55,22 @@ PROBE_NAMES = ("probeA", "probeB", "probeC", "probeD", "probeE", "probeF")
 
 @dataclass(frozen=True)
 class SizeSpec:
-    """How large a simulated release is."""
+    """How large a simulated release is.
+
+    ``replay_flashes`` of the active block are replayed passively (block 5);
+    ``ecephys_files_per_mouse`` of each simulated mouse's two recording days get NWB files;
+    ``metadata_only_sessions`` more ecephys sessions (of further mice) appear in the metadata
+    tables only, and their units bring units.csv to ``release_units`` rows when that is set.
+    ``contiguous`` stores the large arrays (spikes, waveforms, LFP) as the released files do:
+    contiguous and uncompressed; otherwise they are chunked and gzip-compressed.
+    """
 
     name: str
     genotypes: tuple[str, ...]
     stage_repeats: int
     behavior_minutes: float
     active_flashes: int
+    replay_flashes: int
     units_per_probe: int
     gabor_repeats: int
     n_full_field_flashes: int
@@ -65,13 +78,58 @@ class SizeSpec:
     lfp_probes: int
     lfp_seconds: float
     mean_rate_scale: float = 1.0
+    ecephys_files_per_mouse: int = 2
     metadata_only_sessions: int = 0
+    release_units: int = 0
+    contiguous: bool = False
 
+
+#: Units in the real release's units.csv (v0.5.0) and its ecephys sessions.
+RELEASE_UNITS = 319_013
+RELEASE_ECEPHYS_SESSIONS = 153
 
 SIZES: dict[str, SizeSpec] = {
-    "default": SizeSpec("default", ("wt", "Sst", "Vip"), 1, 4.0, 200, 32, 1, 20, 6, 2, 6.0, 0.6),
-    "benchmark": SizeSpec("benchmark", ("Sst",), 1, 4.0, 4800, 340, 2, 150, 50, 2, 60.0, 2.6, 152),
-}
+    "default": SizeSpec(
+        "default", ("wt", "Sst", "Vip"), stage_repeats=1, behavior_minutes=4.0,
+        active_flashes=200, replay_flashes=100, units_per_probe=32, gabor_repeats=1,
+        n_full_field_flashes=20, opto_repeats=6, lfp_probes=2, lfp_seconds=6.0,
+        mean_rate_scale=0.6,
+    ),
+    "benchmark": SizeSpec(
+        "benchmark", ("Sst",), stage_repeats=1, behavior_minutes=4.0,
+        active_flashes=2000, replay_flashes=2000, units_per_probe=340, gabor_repeats=3,
+        n_full_field_flashes=150, opto_repeats=50, lfp_probes=2, lfp_seconds=304.0,
+        mean_rate_scale=1.6, ecephys_files_per_mouse=1,
+        metadata_only_sessions=RELEASE_ECEPHYS_SESSIONS - 2, release_units=RELEASE_UNITS,
+        contiguous=True,
+    ),
+}  # fmt: skip
+
+
+def scaled_size(name: str, scale: float) -> SizeSpec:
+    """Return size ``name`` shrunk by ``scale`` (tests run the benchmark code path with it)."""
+    spec = SIZES[name]
+
+    def shrink(value: float, least: int) -> int:
+        """Return ``value`` scaled, at least ``least``."""
+        return max(round(value * scale), least)
+
+    return replace(
+        spec,
+        name=f"{name}-x{scale:g}",
+        behavior_minutes=max(spec.behavior_minutes * scale, 1.0),
+        gabor_repeats=shrink(spec.gabor_repeats, 1),
+        active_flashes=shrink(spec.active_flashes, 80),
+        replay_flashes=shrink(spec.replay_flashes, 40),
+        units_per_probe=shrink(spec.units_per_probe, 4),
+        n_full_field_flashes=shrink(spec.n_full_field_flashes, 4),
+        opto_repeats=shrink(spec.opto_repeats, 2),
+        lfp_seconds=float(shrink(spec.lfp_seconds, 3)),
+        metadata_only_sessions=shrink(
+            spec.metadata_only_sessions, min(spec.metadata_only_sessions, 3)
+        ),
+        release_units=shrink(spec.release_units, 0),
+    )
 
 
 @dataclass
@@ -109,6 +167,10 @@ class BehaviorSessionPlan:
     ecephys_session_id: int | None = None
     file_id: int = -999
     seed: int = 0
+    #: training sessions before this one that the release does not list (metadata-only mice)
+    unlisted_sessions: int = 0
+    #: of those, the sessions that showed this session's image set
+    unlisted_image_set_exposures: int = 0
 
     @property
     def image_set(self) -> str | None:
@@ -125,15 +187,32 @@ class BehaviorSessionPlan:
 
 @dataclass
 class EcephysSessionPlan:
-    """One ecephys session and its probes."""
+    """One ecephys session: its probes, unit counts, database ids and files.
+
+    A session with ``write_nwb`` False is listed in the metadata tables only: its ``file_id``
+    and its probes' LFP file ids are -999, the release's marker for "no file".
+    """
 
     ecephys_session_id: int
     behavior: BehaviorSessionPlan
     probe_ids: dict[str, int]
     lfp_probes: tuple[str, ...]
     file_id: int
+    session_number: int
+    first_channel_id: int
+    unit_counts: dict[str, int] = field(default_factory=dict)
+    first_unit_id: int = 0
     lfp_file_ids: dict[str, int] = field(default_factory=dict)
     write_nwb: bool = True
+
+    def unit_id_start(self, probe: str) -> int:
+        """Return the first unit id available to ``probe`` (ids advance by at most 3)."""
+        before = 0
+        for name in self.probe_ids:
+            if name == probe:
+                return self.first_unit_id + 3 * before
+            before += self.unit_counts[name]
+        raise KeyError(probe)
 
 
 @dataclass
@@ -158,15 +237,22 @@ class _Ids:
         self.value += int(self.rng.integers(1, self.max_gap))
         return self.value
 
+    def block(self, size: int) -> int:
+        """Return the first of ``size`` consecutive fresh ids."""
+        first = self.next()
+        self.value += size
+        return first
 
-def plan_cohort(size: str = "default", seed: int = 0) -> Cohort:
+
+def plan_cohort(size: str | SizeSpec = "default", seed: int = 0) -> Cohort:
     """Return the plan of a release of ``size`` drawn with ``seed``."""
-    spec = SIZES[size]
+    spec = SIZES[size] if isinstance(size, str) else size
     rng = np.random.default_rng([seed, 7_301])
     ids = {
         "mouse": _Ids(rng, 520_000 + int(rng.integers(0, 9000)), 900),
-        "behavior": _Ids(rng, 1_040_000_000 + int(rng.integers(0, 10**6)), 400_000),
-        "ecephys": _Ids(rng, 1_043_000_000 + int(rng.integers(0, 10**6)), 400_000),
+        # One sequence for every database id, as in the Allen Institute's LIMS: session,
+        # probe, channel and unit ids never collide.
+        "lims": _Ids(rng, 1_040_000_000 + int(rng.integers(0, 10**6)), 200_000),
         "file": _Ids(rng, 1000, 3),
     }
     mice, behavior, ecephys = [], [], []
@@ -177,7 +263,7 @@ def plan_cohort(size: str = "default", seed: int = 0) -> Cohort:
         sessions = _training_history(rng, spec, mouse, ids, start + timedelta(days=21 * i))
         behavior.extend(sessions)
         ecephys.extend(_ecephys_plans(rng, spec, sessions, ids))
-    ecephys.extend(_metadata_only_sessions(rng, spec, mice, behavior, ids))
+    ecephys.extend(_metadata_only_sessions(rng, spec, mice, behavior, ecephys, ids))
     return Cohort(spec, seed, mice, behavior, ecephys)
 
 
@@ -207,7 +293,7 @@ def _training_history(
         when += timedelta(seconds=float(rng.uniform(0, 60)))
         out.append(
             BehaviorSessionPlan(
-                ids["behavior"].next(), mouse, session_type, when, rig,
+                ids["lims"].next(), mouse, session_type, when, rig,
                 max(dprime + mouse.skill + float(rng.normal(0, 0.1)), 0.1), number,
                 seed=int(rng.integers(0, 2**31)),
             )
@@ -234,12 +320,16 @@ def _ecephys_plans(
     ids: dict[str, _Ids],
 ) -> list[EcephysSessionPlan]:
     """Link the EPHYS behavior sessions to new ecephys sessions; give files to the others."""
-    plans = []
+    plans: list[EcephysSessionPlan] = []
     for session in sessions:
         if not session.session_type.startswith("EPHYS"):
             session.file_id = ids["file"].next()
             continue
-        plan = _one_ecephys_plan(rng, spec, session, ids)
+        write = len(plans) < spec.ecephys_files_per_mouse
+        plan = _one_ecephys_plan(rng, spec, session, ids, PROBE_NAMES, write)
+        plan.session_number = len(plans) + 1
+        counts = rng.normal(spec.units_per_probe, spec.units_per_probe * 0.1, len(PROBE_NAMES))
+        _assign_units(plan, np.maximum(counts.astype(np.int64), 5), ids)
         plans.append(plan)
     return plans
 
@@ -249,16 +339,29 @@ def _one_ecephys_plan(
     spec: SizeSpec,
     session: BehaviorSessionPlan,
     ids: dict[str, _Ids],
+    probes: tuple[str, ...],
+    write_nwb: bool,
 ) -> EcephysSessionPlan:
-    """Return the ecephys plan of one EPHYS behavior session."""
-    ecephys_id = ids["ecephys"].next()
+    """Return the ecephys plan of one EPHYS behavior session recorded with ``probes``."""
+    ecephys_id = ids["lims"].next()
     session.ecephys_session_id = ecephys_id
-    probe_base = ecephys_id + 4_000_000 + int(rng.integers(0, 1000))
-    probe_ids = {name: probe_base + k for k, name in enumerate(PROBE_NAMES)}
-    lfp = tuple(sorted(rng.choice(PROBE_NAMES, spec.lfp_probes, replace=False).tolist()))
-    plan = EcephysSessionPlan(ecephys_id, session, probe_ids, lfp, ids["file"].next())
-    plan.lfp_file_ids = {name: ids["file"].next() for name in lfp}
+    probe_base = ids["lims"].block(len(probes))
+    probe_ids = {name: probe_base + k for k, name in enumerate(probes)}
+    first_channel = ids["lims"].block(N_CHANNELS * len(probes))
+    n_lfp = min(spec.lfp_probes, len(probes)) if write_nwb else len(probes)
+    lfp = tuple(sorted(rng.choice(probes, n_lfp, replace=False).tolist()))
+    file_id = ids["file"].next() if write_nwb else -999
+    plan = EcephysSessionPlan(ecephys_id, session, probe_ids, lfp, file_id, 1, first_channel)
+    plan.write_nwb = write_nwb
+    if write_nwb:
+        plan.lfp_file_ids = {name: ids["file"].next() for name in lfp}
     return plan
+
+
+def _assign_units(plan: EcephysSessionPlan, counts: np.ndarray, ids: dict[str, _Ids]) -> None:
+    """Give ``plan`` its per-probe unit counts and a block of unit ids."""
+    plan.unit_counts = {name: int(n) for name, n in zip(plan.probe_ids, counts, strict=True)}
+    plan.first_unit_id = ids["lims"].block(3 * int(np.sum(counts)))
 
 
 def _metadata_only_sessions(
@@ -266,25 +369,75 @@ def _metadata_only_sessions(
     spec: SizeSpec,
     mice: list[Mouse],
     behavior: list[BehaviorSessionPlan],
+    planned: list[EcephysSessionPlan],
     ids: dict[str, _Ids],
 ) -> list[EcephysSessionPlan]:
-    """Return extra sessions that appear in the metadata tables only (benchmark size)."""
-    plans = []
-    for k in range(spec.metadata_only_sessions):
-        mouse = _draw_mouse(
-            rng,
-            ids["mouse"].next(),
-            spec.genotypes[k % len(spec.genotypes)],
-            datetime(2020, 1, 6, tzinfo=timezone.utc) + timedelta(days=k),
-        )
+    """Return the sessions listed in the metadata tables only: two recording days per mouse."""
+    n = spec.metadata_only_sessions
+    probe_sets = [_probe_subset(rng) for _ in range(n)]
+    counts = _unit_counts(rng, spec, probe_sets, sum(sum(p.unit_counts.values()) for p in planned))
+    plans: list[EcephysSessionPlan] = []
+    while len(plans) < n:
+        key = str(rng.choice(list(GENOTYPES), p=GENOTYPE_SHARE))
+        first_day = datetime(2019, 9, 2, 9, tzinfo=timezone.utc) + timedelta(days=5 * len(mice))
+        mouse = _draw_mouse(rng, ids["mouse"].next(), key, first_day)
         mice.append(mouse)
-        stage, dprime = EPHYS_STAGES[k % 2]
-        when = datetime(2020, 4, 1, 10, tzinfo=timezone.utc) + timedelta(days=k, hours=k % 5)
-        session = BehaviorSessionPlan(
-            ids["behavior"].next(), mouse, stage, when, f"NP.{k % 2}", dprime, 1 + k % 2
-        )
-        behavior.append(session)
-        plan = _one_ecephys_plan(rng, spec, session, ids)
-        plan.write_nwb = False
-        plans.append(plan)
+        history = int(rng.integers(25, 45))
+        for day, (stage, dprime) in enumerate(EPHYS_STAGES[: min(2, n - len(plans))]):
+            k = len(plans)
+            session = _recording_day(rng, mouse, stage, dprime, first_day, history, day, ids)
+            behavior.append(session)
+            plan = _one_ecephys_plan(rng, spec, session, ids, probe_sets[k], write_nwb=False)
+            plan.session_number = day + 1
+            _assign_units(plan, counts[k], ids)
+            plans.append(plan)
     return plans
+
+
+#: Share of wild type, Sst and Vip mice among the metadata-only mice (as in the release).
+GENOTYPE_SHARE = (0.45, 0.25, 0.30)
+
+
+def _recording_day(
+    rng: np.random.Generator,
+    mouse: Mouse,
+    stage: str,
+    dprime: float,
+    first_day: datetime,
+    history: int,
+    day: int,
+    ids: dict[str, _Ids],
+) -> BehaviorSessionPlan:
+    """Return the behavior session of recording day ``day`` after ``history`` training days."""
+    when = _next_weekday(first_day + timedelta(days=int(history * 1.4) + day))
+    when = when.replace(hour=int(rng.integers(9, 16)), minute=int(rng.integers(0, 60)))
+    session = BehaviorSessionPlan(
+        ids["lims"].next(), mouse, stage, when, f"NP.{int(rng.integers(0, 2))}",
+        max(dprime + mouse.skill, 0.1), history + day + 1, seed=int(rng.integers(0, 2**31)),
+    )  # fmt: skip
+    session.unlisted_sessions = history
+    # Training shows gratings for ~8 sessions, then set G; set H is new on the novel day.
+    session.unlisted_image_set_exposures = history - 8 if session.image_set == "G" else 0
+    return session
+
+
+def _probe_subset(rng: np.random.Generator) -> tuple[str, ...]:
+    """Return the probes of a recording: mostly all six, sometimes four or five."""
+    n = int(rng.choice([6, 5, 4], p=[0.82, 0.12, 0.06]))
+    return tuple(sorted(rng.choice(PROBE_NAMES, n, replace=False).tolist()))
+
+
+def _unit_counts(
+    rng: np.random.Generator, spec: SizeSpec, probe_sets: list[tuple[str, ...]], planned: int
+) -> list[np.ndarray]:
+    """Return per-probe unit counts, summing with ``planned`` to ``spec.release_units`` if set."""
+    sizes = [len(p) for p in probe_sets]
+    weights = rng.gamma(16.0, 1 / 16.0, sum(sizes))
+    if spec.release_units:
+        remaining = spec.release_units - planned
+        if remaining < sum(sizes):
+            raise ValueError(f"release_units {spec.release_units} is below the planned units")
+        flat = rng.multinomial(remaining, weights / weights.sum())
+    else:
+        flat = np.maximum((weights * spec.units_per_probe).astype(np.int64), 5)
+    return np.split(flat, np.cumsum(sizes)[:-1])

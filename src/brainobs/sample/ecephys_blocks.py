@@ -2,8 +2,8 @@
 
 Blocks, as in the released stimulus tables: 0 active change detection, 1 spontaneous (gray),
 2 receptive-field mapping gabors (9 x 9 grid, 3 orientations, 250 ms), 3 spontaneous,
-4 full-field flashes (250 ms, +/-1 contrast, every 2 s), 5 passive replay of block 0 (lick
-spout withdrawn). Optotagging follows the visual stimuli and is stored separately.
+4 full-field flashes (250 ms, +/-1 contrast, every 2 s), 5 passive replay of (the start of) block 0
+(lick spout withdrawn). Optotagging follows the visual stimuli and is stored separately.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ class SessionSchedule:
     spontaneous_frames: int
 
 
-def plan_blocks(sim: TaskSimulation, gabor_repeats: int, n_flashes: int) -> SessionSchedule:
+def plan_blocks(
+    sim: TaskSimulation, gabor_repeats: int, n_flashes: int, replay_flashes: int
+) -> SessionSchedule:
     """Return the first and last+1 frame of each of the six blocks."""
     spont = 15 * 60
     lengths = [
@@ -45,7 +47,7 @@ def plan_blocks(sim: TaskSimulation, gabor_repeats: int, n_flashes: int) -> Sess
         len(GABOR_POSITIONS) ** 2 * len(GABOR_ORIENTATIONS) * gabor_repeats * 15 + 60,
         spont,
         n_flashes * 120 + 60,
-        sim.n_frames + 60,
+        min(replay_flashes, sim.n_flashes) * FLASH_FRAMES + 60,
     ]
     bounds, start = [], 0
     for length in lengths:
@@ -110,14 +112,16 @@ def _timed_rows(
     )
 
 
-def passive_replay(active: pd.DataFrame, first_frame: int, times: np.ndarray) -> pd.DataFrame:
-    """Return block 5: the image sequence of block 0 replayed with the lick spout withdrawn."""
-    replay = active.copy()
+def passive_replay(
+    active: pd.DataFrame, first_frame: int, times: np.ndarray, n_flashes: int
+) -> pd.DataFrame:
+    """Return block 5: the first ``n_flashes`` of block 0 replayed with the spout withdrawn."""
+    replay = active.iloc[:n_flashes].copy()
     shift = first_frame - int(active["start_frame"].iloc[0])
     replay["start_frame"] += shift
     replay["end_frame"] += shift
     replay["start_time"] = times[replay["start_frame"]] + DISPLAY_DELAY
-    replay["stop_time"] = replay["start_time"] + active["duration"].to_numpy()
+    replay["stop_time"] = replay["start_time"] + replay["duration"].to_numpy()
     replay["stimulus_block"] = 5
     replay["active"] = False
     replay["rewarded"] = False

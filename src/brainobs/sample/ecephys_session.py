@@ -29,7 +29,7 @@ from brainobs.sample.nwb_ecephys import (
     units_table,
 )
 from brainobs.sample.nwbio import compressed, deterministic_object_ids, write_nwb
-from brainobs.sample.spikes import iter_spike_trains
+from brainobs.sample.unit_storage import draw_to_scratch, unit_arrays
 
 PRESENTATION_DROP = ("image_index",)
 
@@ -44,73 +44,53 @@ class WrittenSession:
     n_spikes: int
 
 
-def probe_table(sim: EcephysSimulation, rng: np.random.Generator) -> pd.DataFrame:
-    """Return the probes of a session with their rates, LFP flags and counts."""
-    plan, rows = sim.plan, []
+def probe_table(
+    plan: EcephysSessionPlan, channels: pd.DataFrame, units: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Return the probes of a session with their rates, LFP flags, counts and file ids."""
+    rows = []
     for name, probe_id in plan.probe_ids.items():
-        channels = sim.channels[sim.channels["probe_name"] == name]
-        units = sim.population.table[sim.population.table["probe_name"] == name]
-        acronyms = sorted({stripped(a) for a in channels["structure_acronym_full"].dropna()})
+        probe_channels = channels[channels["probe_name"] == name]
+        acronyms = sorted({stripped(a) for a in probe_channels["structure_acronym_full"].dropna()})
         has_lfp = name in plan.lfp_probes
         rows.append({
             "ecephys_probe_id": probe_id, "ecephys_session_id": plan.ecephys_session_id,
             "name": name, "sampling_rate": 30000.0 + float(rng.normal(0, 0.05)),
             "lfp_sampling_rate": 2500.0 + float(rng.normal(0, 0.005)), "phase": 1.0,
-            "has_lfp_data": has_lfp, "unit_count": len(units), "channel_count": len(channels),
-            "structure_acronyms": str(acronyms),
-            "file_id": plan.lfp_file_ids.get(name, -999) if has_lfp else -999,
+            "has_lfp_data": has_lfp, "unit_count": int((units["probe_name"] == name).sum()),
+            "channel_count": len(probe_channels), "structure_acronyms": str(acronyms),
+            "file_id": plan.lfp_file_ids.get(name, -999),
             "nwb_lfp_sampling_rate": LFP_RATE if has_lfp else np.nan,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def _spike_arrays(sim: EcephysSimulation, scratch: Path) -> tuple[Any, Any, np.ndarray]:
-    """Draw every unit's spikes into two scratch files; return memmaps and index ends."""
-    times_path, amps_path = scratch / "spike_times.f8", scratch / "spike_amplitudes.f8"
-    counts = np.zeros(len(sim.population.table), dtype=np.int64)
-    with times_path.open("wb") as t_out, amps_path.open("wb") as a_out:
-        for row, times, amplitudes in iter_spike_trains(
-            sim.population, sim.drive, sim.plan.file_id
-        ):
-            counts[row] = len(times)
-            times.astype(np.float64).tofile(t_out)
-            amplitudes.astype(np.float64).tofile(a_out)
-    total = int(counts.sum())
-    times_mm = np.memmap(times_path, dtype=np.float64, mode="r", shape=(total,))
-    amps_mm = np.memmap(amps_path, dtype=np.float64, mode="r", shape=(total,))
-    return times_mm, amps_mm, np.cumsum(counts)
-
-
 def write_ecephys_session(
     plan: EcephysSessionPlan, size: SizeSpec, folder: Path, scratch: Path
 ) -> WrittenSession:
-    """Simulate ``plan`` and write its session file and LFP files into ``folder``."""
+    """Simulate ``plan`` and write its session file and LFP files into ``folder``.
+
+    Spikes go through scratch files in ``scratch`` (see :mod:`unit_storage`), so memory stays
+    bounded for a session of any size.
+    """
     sim = simulate_ecephys(plan, size)
     rng = np.random.default_rng([plan.behavior.seed, 29])
-    probes = probe_table(sim, rng)
-    scratch.mkdir(parents=True, exist_ok=True)
-    times, amplitudes, ends = _spike_arrays(sim, scratch)
-    counts = np.diff(np.r_[0, ends])
-    duration = sim.drive.t_stop - sim.drive.t_start
-    sim.population.table["firing_rate"] = counts / duration
+    units = sim.population.table
+    probes = probe_table(plan, sim.channels, units, rng)
+    spikes = draw_to_scratch(sim.population, sim.drive, plan.file_id, scratch)
+    units["firing_rate"] = spikes.counts / (sim.drive.t_stop - sim.drive.t_start)
+    arrays = unit_arrays(spikes.total, len(units), size.contiguous)
     with deterministic_object_ids(plan.file_id):
         nwb = _session_nwbfile(sim, probes, rng)
-        nwb.units = units_table(sim.population.table, _chunked(times), _chunked(amplitudes), ends)
-        write_nwb(nwb, folder / f"ecephys_session_{plan.ecephys_session_id}.nwb")
-    del times, amplitudes
+        nwb.units = units_table(units, arrays.spike_times, arrays.spike_amplitudes,
+                                arrays.waveform_mean, spikes.ends)  # fmt: skip
+        path = folder / f"ecephys_session_{plan.ecephys_session_id}.nwb"
+        write_nwb(nwb, path, fill=lambda: arrays.fill(spikes, units))
+    spikes.times_path.unlink()
+    spikes.amplitudes_path.unlink()
     for name in plan.lfp_probes:
-        _write_lfp(sim, probes[probes["name"] == name], folder / f"probe_{name}_lfp.nwb",
-                   size.lfp_seconds)  # fmt: skip
-    return WrittenSession(sim, probes, sim.population.table, int(ends[-1]) if len(ends) else 0)
-
-
-def _chunked(data: np.ndarray) -> Any:
-    """Return ``data`` wrapped for chunked, compressed HDF5 writing."""
-    from hdmf.backends.hdf5 import H5DataIO
-
-    return H5DataIO(
-        data, chunks=(min(max(len(data), 1), 1 << 16),), compression="gzip", shuffle=True
-    )
+        _write_lfp(sim, probes[probes["name"] == name], folder / f"probe_{name}_lfp.nwb", size)
+    return WrittenSession(sim, probes, units, spikes.total)
 
 
 def _session_nwbfile(sim: EcephysSimulation, probes: pd.DataFrame, rng: np.random.Generator) -> Any:
@@ -139,23 +119,26 @@ def _task_parameters(sim: EcephysSimulation) -> dict[str, Any]:
     return task_parameters(sim.plan.behavior, sim.sim, 0.05)
 
 
-def _write_lfp(sim: EcephysSimulation, probe: pd.DataFrame, path: Path, seconds: float) -> None:
-    """Write the LFP (``seconds`` around the full-field flashes) and CSD file of one probe."""
+def _write_lfp(sim: EcephysSimulation, probe: pd.DataFrame, path: Path, size: SizeSpec) -> None:
+    """Write the LFP (``size.lfp_seconds`` from the full-field flashes on) and CSD of a probe."""
     name, probe_id = str(probe["name"].iloc[0]), int(probe["ecephys_probe_id"].iloc[0])
     channels = sim.channels[sim.channels["probe_name"] == name]
     flashes = sim.presentations[sim.presentations["stimulus_name"] == FLASH_NAME]
     t0 = float(flashes["start_time"].iloc[0]) - 2.0
     rng = np.random.default_rng([sim.plan.behavior.seed, probe_id % 2**31])
-    lfp = simulate_lfp(rng, channels, t0, t0 + seconds, flashes["start_time"].to_numpy(),
+    lfp = simulate_lfp(rng, channels, t0, t0 + size.lfp_seconds,
+                       flashes["start_time"].to_numpy(),
                        (sim.running.timestamps, sim.running.speed))  # fmt: skip
     with deterministic_object_ids(probe_id):
-        _write_lfp_file(sim, probe, lfp, path)
+        _write_lfp_file(sim, probe, lfp, path, size.contiguous)
 
 
-def _write_lfp_file(sim: EcephysSimulation, probe: pd.DataFrame, lfp: Any, path: Path) -> None:
+def _write_lfp_file(
+    sim: EcephysSimulation, probe: pd.DataFrame, lfp: Any, path: Path, contiguous: bool
+) -> None:
     """Build and write the NWBFile of one probe's LFP and CSD."""
     from pynwb import NWBFile
-    from pynwb.ecephys import LFP, ElectricalSeries
+    from pynwb.ecephys import LFP
 
     name, probe_id = str(probe["name"].iloc[0]), int(probe["ecephys_probe_id"].iloc[0])
     channels = sim.channels[sim.channels["probe_name"] == name]
@@ -168,9 +151,12 @@ def _write_lfp_file(sim: EcephysSimulation, probe: pd.DataFrame, lfp: Any, path:
     groups = add_probes(nwb, probe)
     add_electrodes(nwb, lfp.channels.assign(probe_name=name), groups)
     region = nwb.create_electrode_table_region(list(range(len(lfp.channels))), "lfp channels")
-    series = ElectricalSeries(name=f"probe_{probe_id}_lfp_data", data=_lfp_data(lfp.data),
-                              electrodes=region, timestamps=lfp.timestamps)  # fmt: skip
-    nwb.add_acquisition(LFP(name=f"probe_{probe_id}_lfp", electrical_series=series))
+    container = LFP(name=f"probe_{probe_id}_lfp")
+    nwb.add_acquisition(container)  # before the series, so its region shares the file
+    container.create_electrical_series(
+        name=f"probe_{probe_id}_lfp_data", electrodes=region, timestamps=lfp.timestamps,
+        data=lfp.data if contiguous else _lfp_data(lfp.data),
+    )  # fmt: skip
     _add_csd(nwb, channels)
     write_nwb(nwb, path)
 

@@ -11,7 +11,7 @@ from brainobs.sample import ecephys_blocks as blocks
 from brainobs.sample.anatomy import N_CHANNELS, probe_channels
 from brainobs.sample.behavior import TaskSimulation, simulate_task
 from brainobs.sample.behavior_session import stimulus_of, template_name_of
-from brainobs.sample.design import IMAGE_SETS, PROBE_NAMES, EcephysSessionPlan, SizeSpec
+from brainobs.sample.design import IMAGE_SETS, EcephysSessionPlan, SizeSpec
 from brainobs.sample.running_eye import Running, simulate_eye, simulate_running
 from brainobs.sample.spikes import StimulusDrive
 from brainobs.sample.task_tables import TaskTables, frame_times, task_tables
@@ -54,7 +54,8 @@ def simulate_ecephys(plan: EcephysSessionPlan, size: SizeSpec) -> EcephysSimulat
     stimulus, images = stimulus_of(session_type)
     novel = novel_images_of(session_type)
     sim = simulate_task(rng, images, size.active_flashes, plan.behavior.dprime, omissions=True)
-    schedule = blocks.plan_blocks(sim, size.gabor_repeats, size.n_full_field_flashes)
+    schedule = blocks.plan_blocks(sim, size.gabor_repeats, size.n_full_field_flashes,
+                                  size.replay_flashes)  # fmt: skip
     times = frame_times(rng, schedule.n_frames + 1, SYNC_START + rng.uniform(0, 5))
     tables = task_tables(sim, times, 0, blocks.DISPLAY_DELAY, session_type=session_type,
                          stimulus_name=stimulus, novel_images=novel, ecephys=True)  # fmt: skip
@@ -63,7 +64,7 @@ def simulate_ecephys(plan: EcephysSessionPlan, size: SizeSpec) -> EcephysSimulat
     running = simulate_running(rng, times)
     t_stop = float(opto["stop_time"].iloc[-1]) + 5.0
     eye = simulate_eye(rng, float(times[0]) - 5.0, t_stop, running)
-    channels, population = _probes_and_units(rng, plan, size, images)
+    channels, population = session_units(rng, plan, images, size.mean_rate_scale)
     drive = _drive(presentations, images, opto, running, (float(times[0]) - 10.0, t_stop))
     return EcephysSimulation(
         plan, sim, times, tables, presentations, opto, running, eye, channels, population,
@@ -86,7 +87,7 @@ def _all_blocks(
         blocks.gabor_rows(rng, bounds[2][0], size.gabor_repeats, times),
         blocks.spontaneous_row(3, bounds[3], times),
         blocks.flash_rows(rng, bounds[4][0], size.n_full_field_flashes, times),
-        blocks.passive_replay(active, bounds[5][0], times),
+        blocks.passive_replay(active, bounds[5][0], times, size.replay_flashes),
     ]
     table = pd.concat(parts, ignore_index=True)
     table = table.sort_values("start_time", kind="stable").reset_index(drop=True)
@@ -94,23 +95,19 @@ def _all_blocks(
     return table
 
 
-def _probes_and_units(
-    rng: np.random.Generator, plan: EcephysSessionPlan, size: SizeSpec, images: list[str]
+def session_units(
+    rng: np.random.Generator, plan: EcephysSessionPlan, images: list[str], rate_scale: float
 ) -> tuple[pd.DataFrame, UnitPopulation]:
-    """Return the channels of the six probes and the session's unit population."""
+    """Return the channels of the session's probes and its unit population (with metrics)."""
     channel_tables, unit_tables = [], []
-    first_channel = plan.ecephys_session_id + 6_000_000 + int(rng.integers(0, 10_000))
-    first_unit = plan.ecephys_session_id + 8_000_000 + int(rng.integers(0, 10_000))
-    for k, name in enumerate(PROBE_NAMES):
-        channels = probe_channels(rng, name, plan.probe_ids[name], first_channel + k * N_CHANNELS)
-        n_units = max(int(rng.normal(size.units_per_probe, size.units_per_probe * 0.1)), 5)
-        units = place_units(rng, channels, n_units, first_unit + k * 20 * size.units_per_probe)
+    for k, (name, probe_id) in enumerate(plan.probe_ids.items()):
+        first_channel = plan.first_channel_id + k * N_CHANNELS
+        channels = probe_channels(rng, name, probe_id, first_channel)
+        units = place_units(rng, channels, plan.unit_counts[name], plan.unit_id_start(name))
         channel_tables.append(channels.assign(probe_name=name))
         unit_tables.append(units.assign(probe_name=name))
     units = pd.concat(unit_tables, ignore_index=True)
-    population = unit_population(
-        rng, units, images, plan.behavior.mouse.cre_line, size.mean_rate_scale
-    )
+    population = unit_population(rng, units, images, plan.behavior.mouse.cre_line, rate_scale)
     population.table = quality_metrics(rng, population.table)
     return pd.concat(channel_tables, ignore_index=True), population
 

@@ -4,6 +4,7 @@ The LFP (volts, ~1250 Hz, every 4th site inside the brain) is a sum of depth-cor
 1/f^2 background, hippocampal theta (7 Hz, stronger while running), cortical gamma bursts
 (30-60 Hz) and a flash-evoked potential whose depth profile has a layer-4 sink. The CSD is the
 second spatial derivative of the flash-averaged LFP on the released 10 um virtual grid.
+Samples are rounded to :data:`~brainobs.sample.quantize.LFP_STEP`, about one ADC step.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from brainobs.sample.anatomy import stripped
+from brainobs.sample.quantize import LFP_STEP, quantized, quantized_relative
 
 LFP_RATE = 1249.9968
 CSD_RATE = 2500.0
@@ -83,15 +85,19 @@ def simulate_lfp(
     gamma = _gamma_bursts(rng, times)
     data[:, np.char.startswith(area.astype(str), "VIS")] += 15e-6 * gamma[:, None]
     _add_evoked(data, times, depth, flash_onsets)
-    return ProbeLfp(times, data.astype(np.float32), rows)
+    return ProbeLfp(times, quantized(data, LFP_STEP).astype(np.float32), rows)
 
 
 def _gamma_bursts(rng: np.random.Generator, times: np.ndarray) -> np.ndarray:
     """Return 30-60 Hz oscillation bursts (unit amplitude) of ~100-300 ms."""
     carrier = np.sin(2 * np.pi * rng.uniform(35, 55) * times)
     envelope = np.zeros(len(times))
+    reach = int(0.5 * LFP_RATE)  # samples beyond which a burst envelope is negligible
     for onset in rng.uniform(times[0], times[-1], int(2 * (times[-1] - times[0]))):
-        envelope += np.exp(-((times - onset) ** 2) / (2 * rng.uniform(0.05, 0.1) ** 2))
+        sigma = rng.uniform(0.05, 0.1)
+        centre = int(np.searchsorted(times, onset))
+        near = slice(max(centre - reach, 0), centre + reach)
+        envelope[near] += np.exp(-((times[near] - onset) ** 2) / (2 * sigma**2))
     return np.asarray(carrier * envelope)
 
 
@@ -117,4 +123,4 @@ def current_source_density(channels: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
     inside = channels["structure_acronym_full"].notna().to_numpy()
     top = vertical[inside].max() if inside.any() else vertical.max()
     csd[:, y > top] = 0.0
-    return t, csd.astype(np.float32), y
+    return t, quantized_relative(csd).astype(np.float32), y

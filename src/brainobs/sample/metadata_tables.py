@@ -12,7 +12,11 @@ from brainobs.tables.schemas import VBN_SCHEMAS
 
 
 def behavior_sessions_table(cohort: Cohort) -> pd.DataFrame:
-    """Return behavior_sessions.csv: one row per behavior session, history counters included."""
+    """Return behavior_sessions.csv: one row per behavior session, history counters included.
+
+    Mice listed with their recording days only count their unlisted training sessions in
+    ``session_number`` and ``prior_exposures_to_image_set``.
+    """
     rows = []
     for plan in sorted(cohort.behavior_sessions, key=lambda p: (p.mouse.mouse_id, p.date)):
         rows.append({
@@ -23,18 +27,21 @@ def behavior_sessions_table(cohort: Cohort) -> pd.DataFrame:
             "ecephys_session_id": plan.ecephys_session_id, "date": plan.date,
             "date_of_acquisition": date_text(plan.date), "session_type": plan.session_type,
             "image_set": plan.image_set, "file_id": plan.file_id,
+            "_unlisted": plan.unlisted_sessions,
+            "_unlisted_set": plan.unlisted_image_set_exposures,
         })  # fmt: skip
     table = pd.DataFrame(rows)
     by_mouse = table.groupby("mouse_id", sort=False)
     table["prior_exposures_to_session_type"] = table.groupby(
         ["mouse_id", "session_type"]
     ).cumcount()
-    table["prior_exposures_to_image_set"] = (
-        table.groupby(["mouse_id", "image_set"]).cumcount().astype("Int64")
-    ).where(table["image_set"].notna(), pd.NA)
+    exposures = table.groupby(["mouse_id", "image_set"]).cumcount() + table["_unlisted_set"]
+    table["prior_exposures_to_image_set"] = exposures.astype("Int64").where(
+        table["image_set"].notna(), pd.NA
+    )
     ephys = table["session_type"].str.contains("ephys", case=False).astype(int)
     table["prior_exposures_to_omissions"] = ephys.groupby(table["mouse_id"]).cumsum() - ephys
-    table["session_number"] = by_mouse.cumcount() + 1
+    table["session_number"] = by_mouse.cumcount() + 1 + table["_unlisted"]
     table["ecephys_session_id"] = table["ecephys_session_id"].astype("Int64")
     return table[VBN_SCHEMAS["behavior_sessions"].csv_columns]
 
@@ -45,23 +52,26 @@ def ecephys_sessions_table(
     """Return ecephys_sessions.csv, with counts from the probe, channel and unit tables."""
     rows = []
     indexed = behavior.set_index("behavior_session_id")
-    for number, plan in enumerate(cohort.ecephys_sessions):
-        b = plan.behavior
+    acronyms = channels.groupby("ecephys_session_id")["_full_acronym"].agg(
+        lambda a: str(sorted(a.dropna().unique()))
+    )
+    channel_counts = channels.groupby("ecephys_session_id").size()
+    probe_groups = probes.groupby("ecephys_session_id")
+    unit_counts, probe_counts = probe_groups["unit_count"].sum(), probe_groups.size()
+    for plan in cohort.ecephys_sessions:
+        b, sid = plan.behavior, plan.ecephys_session_id
         info = indexed.loc[b.behavior_session_id]
-        sid = plan.ecephys_session_id
-        session_channels = channels[channels["ecephys_session_id"] == sid]
-        session_probes = probes[probes["ecephys_session_id"] == sid]
         prior = info["prior_exposures_to_image_set"]
         rows.append({
             "ecephys_session_id": sid, "behavior_session_id": b.behavior_session_id,
             "date_of_acquisition": date_text(b.date), "equipment_name": b.equipment_name,
             "session_type": b.session_type, "mouse_id": b.mouse.mouse_id,
             "genotype": b.mouse.genotype, "sex": b.mouse.sex, "project_code": PROJECT_CODE,
-            "age_in_days": b.age_in_days, "unit_count": int(session_probes["unit_count"].sum()),
-            "probe_count": len(session_probes), "channel_count": len(session_channels),
-            "structure_acronyms": str(sorted(session_channels["_full_acronym"].dropna().unique())),
+            "age_in_days": b.age_in_days, "unit_count": int(unit_counts[sid]),
+            "probe_count": int(probe_counts[sid]), "channel_count": int(channel_counts[sid]),
+            "structure_acronyms": acronyms[sid],
             "image_set": b.image_set, "prior_exposures_to_image_set": prior,
-            "session_number": 1 + number % 2 if plan.write_nwb else b.session_number,
+            "session_number": plan.session_number,
             "experience_level": "Novel" if pd.isna(prior) or prior == 0 else "Familiar",
             "prior_exposures_to_omissions": int(info["prior_exposures_to_omissions"]),
             "file_id": plan.file_id, "abnormal_histology": np.nan, "abnormal_activity": np.nan,

@@ -192,7 +192,10 @@ def _add_templates(nwb: Any, content: BehaviorContent) -> None:
 def template_images(
     rng: np.random.Generator, n: int, shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (warped uint8, unwarped float with NaN outside the visible area) images."""
+    """Return (warped uint8, unwarped float with NaN outside the visible area) images.
+
+    The unwarped images hold the 8-bit grey levels of the source images, as in the release.
+    """
     h, w = shape
     fy, fx = np.meshgrid(np.fft.fftfreq(h), np.fft.rfftfreq(w), indexing="ij")
     radius = np.sqrt(fx**2 + fy**2) + 1.0 / max(h, w)
@@ -201,7 +204,7 @@ def template_images(
         spectrum = (rng.normal(size=radius.shape) + 1j * rng.normal(size=radius.shape)) / radius
         image = np.fft.irfft2(spectrum, s=(h, w))
         images.append(127 + 50 * (image - image.mean()) / image.std())
-    unwarped = np.clip(np.stack(images), 0, 255)
+    unwarped = np.round(np.clip(np.stack(images), 0, 255))  # 8-bit source images
     yy, xx = np.mgrid[0:h, 0:w]
     visible = ((yy - h / 2) / (0.48 * h)) ** 2 + ((xx - w / 2) / (0.49 * w)) ** 2 <= 1.4
     warped = np.where(visible, unwarped, 127).astype(np.uint8)

@@ -7,8 +7,9 @@ hdmf-common 1.5.1, so after pynwb has written a file brainobs rewrites it to loo
 
 1. every object whose type is newer than core 2.5.0 is retagged with the type it specialises
    (``ElectrodesTable`` -> ``hdmf-common`` ``DynamicTable``, which is how 2.5.0 stores it);
-2. the cached ``core``, ``hdmf-common`` and ``hdmf-experimental`` schemas are replaced by the
-   2.5.0 / 1.5.1 / 0.2.0 ones shipped in ``specs/nwb-2.5.0-cached-specs.json``;
+2. the cached ``core``, ``hdmf-common`` and ``hdmf-experimental`` schemas are the
+   2.5.0 / 1.5.1 / 0.2.0 ones shipped in ``specs/nwb-2.5.0-cached-specs.json`` (pynwb writes
+   the file without cached specs; they and the extension namespaces are cached here once);
 3. the root ``nwb_version`` attribute becomes ``2.5.0``.
 
 Readers load their own core namespace and ignore a cached one of the same name, so both the
@@ -24,7 +25,7 @@ from typing import Any
 
 import h5py
 
-from brainobs.sample.nwbext import spec_dir
+from brainobs.sample.nwbext import load_extensions, shared_type_map, spec_dir
 
 NWB_VERSION = "2.5.0"
 
@@ -94,8 +95,13 @@ def _retag_types(h5: h5py.File) -> None:
 
 
 def _replace_cached_specs(h5: h5py.File) -> None:
-    """Replace the cached core/hdmf schemas with the shipped 2.5.0-era versions."""
+    """Cache the shipped 2.5.0-era core/hdmf schemas and the four extension namespaces.
+
+    Files are written without cached specs (``cache_spec=False``) and get them here once:
+    replacing specs pynwb had cached would leave their bytes as dead space in the file.
+    """
     specs = h5.require_group("specifications")
+    h5.attrs[".specloc"] = specs.ref
     string = h5py.string_dtype()
     for ns_name, entry in sorted(cached_specs().items()):
         if ns_name in specs:
@@ -104,6 +110,21 @@ def _replace_cached_specs(h5: h5py.File) -> None:
         group.create_dataset("namespace", data=json.dumps(entry["namespace"]), dtype=string)
         for source, doc in sorted(entry["sources"].items()):
             group.create_dataset(source, data=json.dumps(doc), dtype=string)
+    _cache_extension_specs(specs)
+
+
+def _cache_extension_specs(specs: h5py.Group) -> None:
+    """Cache the extension namespaces as pynwb does (one JSON dataset per source file)."""
+    from hdmf.backends.hdf5.h5_utils import H5SpecWriter
+    from hdmf.backends.utils import NamespaceToBuilderHelper
+
+    catalog = shared_type_map().namespace_catalog
+    for ns_name in sorted(load_extensions()):
+        version = catalog.get_namespace(ns_name).version
+        if f"{ns_name}/{version}" in specs:
+            continue
+        builder = NamespaceToBuilderHelper.convert_namespace(catalog, ns_name)
+        builder.export("namespace", writer=H5SpecWriter(specs.create_group(f"{ns_name}/{version}")))
 
 
 def _text(value: Any) -> str:

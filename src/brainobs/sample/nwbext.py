@@ -54,6 +54,22 @@ def load_extensions() -> tuple[str, ...]:
     return tuple(NAMESPACES)
 
 
+@functools.lru_cache(maxsize=1)
+def shared_type_map() -> Any:
+    """Return one copy of pynwb's type map with the extensions, shared by every write.
+
+    ``pynwb.get_type_map()`` deep-copies the map (tens of ms) on each call; the simulator
+    never changes it, so one copy serves all files. The extension classes are generated
+    first: a copy taken before a class exists would write its objects as the core base type.
+    """
+    import pynwb
+
+    load_extensions()
+    for type_name, namespace in TYPE_NAMESPACE.items():
+        pynwb.get_class(type_name, namespace)
+    return pynwb.get_type_map()
+
+
 def extension_class(type_name: str) -> Any:
     """Return the pynwb container class of extension type ``type_name``."""
     import pynwb

@@ -13,15 +13,21 @@ import hashlib
 import itertools
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from brainobs.sample.nwbcompat import downgrade_to_core_250
+from brainobs.sample.nwbext import shared_type_map
 
 
-def write_nwb(nwbfile: Any, path: str | Path) -> Path:
-    """Write ``nwbfile`` to ``path`` with core 2.5.0 cached (see :mod:`nwbcompat`)."""
+def write_nwb(nwbfile: Any, path: str | Path, fill: Callable[[], None] | None = None) -> Path:
+    """Write ``nwbfile`` to ``path`` with core 2.5.0 cached (see :mod:`nwbcompat`).
+
+    ``fill`` runs after pynwb has written the file and before it is closed: it fills the
+    datasets that were written empty (hdmf ``H5DataIO(shape=..., dtype=...)``).
+    """
+    from hdmf.build import BuildManager
     from pynwb import NWBHDF5IO
 
     path = Path(path)
@@ -30,8 +36,10 @@ def write_nwb(nwbfile: Any, path: str | Path) -> Path:
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*indexed_timeseries.*")
         warnings.filterwarnings("ignore", message=".*missing required value for attribute.*")
-        with NWBHDF5IO(str(path), "w") as io:
-            io.write(nwbfile)
+        with NWBHDF5IO(str(path), "w", manager=BuildManager(shared_type_map())) as io:
+            io.write(nwbfile, cache_spec=False)
+            if fill is not None:
+                fill()
     downgrade_to_core_250(path)
     return path
 

@@ -11,7 +11,10 @@ Layout below ``root`` (a local mirror of the bucket ``visual-behavior-neuropixel
     _ground_truth/visual-behavior-neuropixels/{units.parquet,behavior_sessions.parquet,release.json}
 
 The release is written into a temporary folder beside ``root``'s project folder and renamed
-into place, so an interrupted run never leaves a half release.
+into place, so an interrupted run never leaves a half release. Ecephys sessions planned
+without files (the benchmark size) contribute rows to the metadata tables only; see
+:mod:`brainobs.sample.metadata_only` for how their ``file_id`` stays consistent with the
+manifest.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ import pandas as pd
 
 from brainobs.sample import metadata_tables as mt
 from brainobs.sample.behavior_session import write_behavior_only
-from brainobs.sample.design import Cohort, plan_cohort
+from brainobs.sample.design import Cohort, SizeSpec, plan_cohort
 from brainobs.sample.ecephys_session import WrittenSession, write_ecephys_session
+from brainobs.sample.metadata_only import metadata_only_session
 from brainobs.storage.manifest import FileEntry, Manifest, entry_for_file
 
 PROJECT = "visual-behavior-neuropixels"
@@ -55,11 +59,24 @@ class _Collected:
     probes: list[pd.DataFrame] = field(default_factory=list)
     channels: list[pd.DataFrame] = field(default_factory=list)
     units: list[pd.DataFrame] = field(default_factory=list)
+    unit_truth: list[pd.DataFrame] = field(default_factory=list)
     behavior_truth: list[dict[str, Any]] = field(default_factory=list)
+    spike_counts: dict[int, int] = field(default_factory=dict)
+
+    def add_rows(self, sid: int, probes: pd.DataFrame, channels: pd.DataFrame,
+                 units: pd.DataFrame) -> None:  # fmt: skip
+        """Add the probe, channel and unit rows of session ``sid``."""
+        self.probes.append(probes)
+        self.channels.append(channels.assign(ecephys_session_id=sid))
+        self.units.append(units.assign(ecephys_session_id=sid))
 
 
-def build_release(root: Path, size: str, seed: int) -> Path:
-    """Write the release of ``size``/``seed`` atomically below ``root``; return the project dir."""
+def build_release(root: Path, size: str | SizeSpec, seed: int) -> Path:
+    """Write the release of ``size``/``seed`` atomically below ``root``; return the project dir.
+
+    ``size`` is a name of :data:`brainobs.sample.design.SIZES` or a :class:`SizeSpec` (tests
+    pass :func:`brainobs.sample.design.scaled_size` to run the benchmark path in seconds).
+    """
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{PROJECT}-{uuid.uuid4().hex[:8]}"
     try:
@@ -97,6 +114,8 @@ def _write_all(staging: Path, cohort: Cohort) -> None:
                                                         content.engaged_until_time))  # fmt: skip
     for eplan in cohort.ecephys_sessions:
         if not eplan.write_nwb:
+            rows = metadata_only_session(eplan)
+            collected.add_rows(eplan.ecephys_session_id, rows.probes, rows.channels, rows.units)
             continue
         folder = project / "behavior_ecephys_sessions" / str(eplan.ecephys_session_id)
         written = write_ecephys_session(eplan, cohort.size, folder, staging / "scratch")
@@ -126,9 +145,9 @@ def _collect_session(
     data_files[str(plan.file_id)] = folder / f"ecephys_session_{sid}.nwb"
     for name, file_id in plan.lfp_file_ids.items():
         data_files[str(file_id)] = folder / f"probe_{name}_lfp.nwb"
-    collected.probes.append(written.probes)
-    collected.channels.append(sim.channels.assign(ecephys_session_id=sid))
-    collected.units.append(written.units.assign(ecephys_session_id=sid))
+    collected.add_rows(sid, written.probes, sim.channels, written.units)
+    collected.unit_truth.append(written.units.assign(ecephys_session_id=sid))
+    collected.spike_counts[sid] = written.n_spikes
     engaged = sim.frame_times[min(sim.sim.engaged_until_flash * 45, len(sim.frame_times) - 1)]
     collected.behavior_truth.append(
         _behavior_truth(plan.behavior, sim.tables.trials, float(engaged))
@@ -185,7 +204,7 @@ def _entry(project: Path, path: Path, seed: int) -> FileEntry:
 def _write_ground_truth(folder: Path, cohort: Cohort, collected: _Collected) -> None:
     """Write the ground truth: units, behaviour sessions and a description of the release."""
     folder.mkdir(parents=True, exist_ok=True)
-    units = pd.concat(collected.units, ignore_index=True)
+    units = pd.concat(collected.unit_truth, ignore_index=True)
     truth = units[list(UNIT_TRUTH_COLUMNS)].copy()
     truth["preferred_image"] = truth["preferred_image"].astype("string")
     truth.to_parquet(folder / "units.parquet", index=False)
@@ -196,6 +215,12 @@ def _write_ground_truth(folder: Path, cohort: Cohort, collected: _Collected) -> 
     behavior.to_parquet(folder / "behavior_sessions.parquet", index=False)
     mice = [{"mouse_id": m.mouse_id, "genotype": m.genotype, "cre_line": m.cre_line,
              "skill": m.skill} for m in cohort.mice]  # fmt: skip
-    info = {"size": cohort.size.name, "seed": cohort.seed, "manifest_version": MANIFEST_VERSION,
-            "mice": mice}  # fmt: skip
+    info = {
+        "size": cohort.size.name, "seed": cohort.seed, "manifest_version": MANIFEST_VERSION,
+        "mice": mice,
+        "ecephys_sessions_with_files": {str(k): {"spikes": v}
+                                        for k, v in collected.spike_counts.items()},
+        "metadata_only_ecephys_sessions": [p.ecephys_session_id for p in cohort.ecephys_sessions
+                                           if not p.write_nwb],
+    }  # fmt: skip
     (folder / "release.json").write_text(json.dumps(info, indent=2, sort_keys=True))

@@ -1,4 +1,8 @@
-"""Running wheel and eye-tracking signals of a simulated session."""
+"""Running wheel and eye-tracking signals of a simulated session.
+
+Every signal is rounded to a binary step near its instrument's resolution
+(:mod:`brainobs.sample.quantize`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.signal import butter, filtfilt, lfilter
+
+from brainobs.sample.quantize import (
+    ANGLE_STEP,
+    CLOCK_STEP,
+    PIXEL_STEP,
+    SPEED_STEP,
+    VOLTAGE_STEP,
+    quantized,
+)
 
 WHEEL_RADIUS_CM = 6.5 * 2.54 / 3
 V_IN = 4.98
@@ -38,10 +51,10 @@ def simulate_running(rng: np.random.Generator, timestamps: np.ndarray) -> Runnin
     filtered = filtfilt(b, a, unfiltered)
     return Running(
         timestamps,
-        np.round(filtered, 4),
-        np.round(unfiltered, 4),
-        np.round(np.degrees(angle_step), 5),
-        np.round(v_sig, 4),
+        quantized(filtered, SPEED_STEP),
+        quantized(unfiltered, SPEED_STEP),
+        quantized(np.degrees(angle_step), ANGLE_STEP),
+        quantized(v_sig, VOLTAGE_STEP),
         np.full(n, V_IN),
     )
 
@@ -50,7 +63,7 @@ def simulate_eye(
     rng: np.random.Generator, t_start: float, t_stop: float, running: Running
 ) -> pd.DataFrame:
     """Return 60 Hz ellipse fits of eye, pupil and corneal reflection with blinks (NaN)."""
-    times = np.arange(t_start, t_stop, 1 / 60.0) + rng.normal(0, 0.0005, 1)
+    times = quantized(np.arange(t_start, t_stop, 1 / 60.0) + rng.normal(0, 0.0005, 1), CLOCK_STEP)
     n = len(times)
     speed = np.interp(times, running.timestamps, running.speed)
     slow = lfilter([1 - np.exp(-1 / 120)], [1, -np.exp(-1 / 120)], rng.normal(0, 1.2, n))
@@ -72,8 +85,11 @@ def simulate_eye(
     blink = _blinks(rng, times)
     for column in table.columns.drop("timestamps"):
         table.loc[blink, column] = np.nan
+    for column in table.columns.drop("timestamps"):
+        step = ANGLE_STEP if column.endswith("_phi") else PIXEL_STEP
+        table[column] = quantized(table[column], step)
     table["likely_blink"] = blink
-    return table.round({c: 3 for c in table.columns if c not in ("timestamps", "likely_blink")})
+    return table
 
 
 def _blinks(rng: np.random.Generator, times: np.ndarray) -> np.ndarray:

@@ -4,17 +4,20 @@ A unit's rate on a 5 ms grid is its baseline (modulated by running) plus stimulu
 transients: image flashes (tuned, larger on changes and for novel images, smaller in the
 passive replay), omission responses, gabors inside the receptive field, full-field flashes
 and, for tagged units, optogenetic light. Spikes are drawn per unit, so memory is bounded by
-one unit's train whatever the session size.
+one unit's train whatever the session size. Spike times are rounded to
+:data:`~brainobs.sample.quantize.SPIKE_TIME_STEP` (about one 30 kHz sample).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from brainobs.sample.quantize import SPIKE_TIME_STEP, VOLT_STEP, quantized
 from brainobs.sample.units import UnitPopulation
 
 DT = 0.005
@@ -47,6 +50,12 @@ class StimulusDrive:
         """Return the rate-grid bin of each time."""
         return ((np.asarray(times) - self.t_start) / DT).astype(np.int64)
 
+    @functools.cached_property
+    def speed_on_grid(self) -> np.ndarray:
+        """Return the running speed (cm/s) on the rate grid (shared by every unit)."""
+        grid = self.t_start + DT * np.arange(self.n_bins)
+        return np.asarray(np.interp(grid, self.running_times, self.running_speed))
+
 
 def response_kernel(latency: float, tau: float = 0.03, length: float = 0.4) -> np.ndarray:
     """Return an alpha-function transient of unit peak starting ``latency`` s after onset."""
@@ -55,50 +64,64 @@ def response_kernel(latency: float, tau: float = 0.03, length: float = 0.4) -> n
     return kernel
 
 
+def sparse_convolution(
+    n: int, bins: np.ndarray, weights: np.ndarray, kernel: np.ndarray
+) -> np.ndarray:
+    """Return the sum of ``kernel`` copies scaled by ``weights`` placed at ``bins`` (length n).
+
+    Equal to convolving an impulse train with ``kernel``, at a cost proportional to the
+    number of events rather than to the length of the session.
+    """
+    index = (np.asarray(bins, dtype=np.int64)[:, None] + np.arange(len(kernel))).ravel()
+    values = (np.asarray(weights, dtype=float)[:, None] * kernel[None, :]).ravel()
+    keep = (index >= 0) & (index < n)
+    return np.bincount(index[keep], values[keep], minlength=n)[:n]
+
+
 def unit_rate(drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray) -> np.ndarray:
     """Return the firing rate (Hz) of one unit on the session's 5 ms grid."""
     n = drive.n_bins
-    speed = np.interp(drive.t_start + DT * np.arange(n), drive.running_times, drive.running_speed)
-    rate = unit["baseline_rate"] * np.clip(1 + unit["running_modulation"] * speed / 20, 0.2, 3)
-    impulses = np.zeros(n)
-    _add_images(impulses, drive, unit, image_gain)
-    _add_gabors(impulses, drive, unit)
+    modulation = np.clip(1 + unit["running_modulation"] * drive.speed_on_grid / 20, 0.2, 3)
+    rate = unit["baseline_rate"] * modulation
+    events = [_image_events(drive, unit, image_gain), _gabor_events(drive, unit)]
     if unit["flash_gain"] > 0:
-        np.add.at(impulses, drive.bins(drive.flashes["start_time"]), unit["response_amplitude"]
-                  * unit["flash_gain"])  # fmt: skip
-    evoked = np.convolve(impulses, response_kernel(unit["latency"]))[:n]
-    omitted = np.zeros(n)
+        flash_bins = drive.bins(drive.flashes["start_time"])
+        gain = unit["response_amplitude"] * unit["flash_gain"]
+        events.append((flash_bins, np.full(len(flash_bins), gain)))
+    bins = np.concatenate([e[0] for e in events])
+    weights = np.concatenate([e[1] for e in events])
+    rate += sparse_convolution(n, bins, weights, response_kernel(unit["latency"]))
     if unit["omission_gain"] > 0:
         onsets = drive.bins(drive.image_onsets[drive.image_index < 0])
-        np.add.at(omitted, onsets, unit["omission_gain"] * unit["response_amplitude"])
-        evoked += np.convolve(omitted, response_kernel(0.12, tau=0.06, length=0.6))[:n]
+        weight = np.full(len(onsets), unit["omission_gain"] * unit["response_amplitude"])
+        rate += sparse_convolution(n, onsets, weight, response_kernel(0.12, tau=0.06, length=0.6))
     if unit["tagged"]:
-        evoked += _raised_cosine_rate(drive, n)
-    return np.asarray(rate + evoked)
+        rate += _raised_cosine_rate(drive, n)
+    return np.asarray(rate)
 
 
-def _add_images(
-    impulses: np.ndarray, drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray
-) -> None:
-    """Add the image-flash impulses of one unit."""
+def _image_events(
+    drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (bins, gains) of the image flashes of one unit."""
     shown = drive.image_index >= 0
     gain = image_gain[drive.image_index[shown]]
     gain = gain * np.where(drive.image_is_change[shown], unit["change_gain"], 1.0)
     gain = gain * np.where(drive.image_is_novel[shown], unit["novelty_gain"], 1.0)
     gain = gain * np.where(drive.image_active[shown], 1.0, unit["passive_gain"])
-    np.add.at(impulses, drive.bins(drive.image_onsets[shown]), gain)
+    return drive.bins(drive.image_onsets[shown]), gain
 
 
-def _add_gabors(impulses: np.ndarray, drive: StimulusDrive, unit: pd.Series) -> None:
-    """Add the receptive-field-weighted gabor impulses of one unit."""
+def _gabor_events(drive: StimulusDrive, unit: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return (bins, gains) of the receptive-field-weighted gabors of one unit."""
     g = drive.gabors
     if not len(g) or unit["response_amplitude"] == 0:
-        return
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     d2 = (g["position_x"] - unit["rf_x"]) ** 2 + (g["position_y"] - unit["rf_y"]) ** 2
     space = np.exp(-d2.to_numpy() / (2 * unit["rf_sigma"] ** 2))
     angle = np.deg2rad(g["orientation"].to_numpy() - unit["preferred_orientation"])
     tuning = 0.4 + 0.6 * np.cos(angle) ** 2
-    np.add.at(impulses, drive.bins(g["start_time"]), unit["response_amplitude"] * space * tuning)
+    return drive.bins(g["start_time"]), unit["response_amplitude"] * space * tuning
 
 
 def _raised_cosine_rate(drive: StimulusDrive, n: int) -> np.ndarray:
@@ -119,14 +142,15 @@ def pulse_spikes(rng: np.random.Generator, drive: StimulusDrive, unit: pd.Series
     p = np.clip(0.35 + 1.5 * (pulses["level"].to_numpy() - 1.0), 0.05, 0.95)
     fired = rng.random(len(pulses)) < p
     jitter = rng.normal(0, 0.0007, int(fired.sum()))
-    return np.asarray(pulses["start_time"].to_numpy()[fired] + unit["opto_latency"] + jitter)
+    times = pulses["start_time"].to_numpy()[fired] + unit["opto_latency"] + jitter
+    return quantized(times, SPIKE_TIME_STEP)
 
 
 def draw_spikes(rng: np.random.Generator, rate: np.ndarray, t_start: float) -> np.ndarray:
     """Return sorted Poisson spike times of a rate on the 5 ms grid, refractory-thinned."""
     counts = rng.poisson(np.maximum(rate, 0) * DT)
     bins = np.repeat(np.arange(len(rate)), counts)
-    times = np.sort(t_start + DT * (bins + rng.random(len(bins))))
+    times = np.sort(quantized(t_start + DT * (bins + rng.random(len(bins))), SPIKE_TIME_STEP))
     return thin_refractory(times)
 
 
@@ -155,5 +179,7 @@ def iter_spike_trains(
         if unit["tagged"]:
             times = thin_refractory(np.sort(np.r_[times, pulse_spikes(rng, drive, unit)]))
         times = times[(times >= drive.t_start) & (times < drive.t_stop)]
-        amplitude = unit["amplitude"] * 1e-6 * rng.lognormal(0, 0.12, len(times))
+        amplitude = quantized(
+            unit["amplitude"] * 1e-6 * rng.lognormal(0, 0.12, len(times)), VOLT_STEP
+        )
         yield row, times, amplitude

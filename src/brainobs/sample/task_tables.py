@@ -16,6 +16,7 @@ from brainobs.sample.behavior import (
     TrialEvents,
     flashes_since_change,
 )
+from brainobs.sample.quantize import CLOCK_STEP, quantized
 
 AUTO_REWARD_VOLUME = 0.005
 
@@ -31,9 +32,9 @@ class TaskTables:
 
 
 def frame_times(rng: np.random.Generator, n_frames: int, start: float) -> np.ndarray:
-    """Return ``n_frames`` display frame times (s) at ~60 Hz with jitter, from ``start``."""
+    """Return ``n_frames`` display frame times (s) at ~60 Hz with jitter, on the sync clock."""
     intervals = rng.normal(1 / 60, 4e-5, n_frames)
-    return start + np.concatenate([[0.0], np.cumsum(intervals[:-1])])
+    return quantized(start + np.concatenate([[0.0], np.cumsum(intervals[:-1])]), CLOCK_STEP)
 
 
 def reward_volume(session_type: str) -> float:
