@@ -103,3 +103,13 @@ def test_sessions_command(
     assert set(written["experience_level"]) == {"Novel"}
     assert main(["sessions", "vbn", "--filter", "no_such_column > 1", *args]) == 1
     assert "no_such_column" in capsys.readouterr().err
+
+
+def test_download_of_a_row_without_file_says_so(
+    cache: Cache, vbn_release: SampleRelease, capsys: pytest.CaptureFixture[str]
+) -> None:
+    behavior = cache.get_behavior_session_table()
+    inside_ecephys_file = int(behavior.index[behavior["file_id"] < 0][0])
+    args = ["--source", str(vbn_release.root), "--cache-dir", str(cache.fetch_api.cache_dir)]
+    assert main(["download", "vbn", str(inside_ecephys_file), *args]) == 1
+    assert "has no file of its own" in capsys.readouterr().err

@@ -13,11 +13,13 @@ Writing the NWB files needs pynwb (``pip install brainobs[sample]``).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from brainobs.errors import InvalidInputError
 from brainobs.storage.manifest import Manifest
 
 __all__ = ["SIZES", "SampleRelease", "write_vbn_release"]
@@ -113,10 +115,14 @@ def write_vbn_release(
     The write is atomic: files appear only when complete.
     """
     if size not in SIZES:
-        raise ValueError(f"size must be one of {SIZES}, not {size!r}")
+        raise InvalidInputError(f"size must be one of {SIZES}, not {size!r}")
     release = SampleRelease(Path(out_dir), size, int(seed))
     if overwrite or not release.is_complete():
         from brainobs.sample.release import build_release
 
-        build_release(release.root, size, int(seed))
+        with warnings.catch_warnings():
+            # The released files name the probes' manufacturer on the Device, as written
+            # here; today's pynwb prefers a DeviceModel and says so once per probe.
+            warnings.filterwarnings("ignore", "The 'manufacturer' field is deprecated")
+            build_release(release.root, size, int(seed))
     return release

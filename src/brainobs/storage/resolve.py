@@ -21,9 +21,14 @@ def entries_for_ids(cache: ReleaseCache, ids: Iterable[str | int]) -> list[FileE
     entries: list[FileEntry] = []
     for raw in ids:
         key = str(raw).strip()
-        file_ids = by_id.get(key, [])
+        file_ids = [f for f in by_id.get(key, []) if f is not None]
         if key in manifest.data_files:
             file_ids = [key, *file_ids]
+        if not file_ids and key in by_id:
+            raise UnknownIdError(
+                f"{key} is listed in the metadata tables of manifest {manifest.name} but has "
+                "no file of its own in this release (file_id -999)."
+            )
         if not file_ids:
             raise UnknownIdError(
                 f"{key} is neither a file id of manifest {manifest.name} nor an id in its "
@@ -35,10 +40,10 @@ def entries_for_ids(cache: ReleaseCache, ids: Iterable[str | int]) -> list[FileE
     return list(dict.fromkeys(entries))
 
 
-def _file_ids_by_row_id(cache: ReleaseCache) -> dict[str, list[str]]:
-    """Return metadata row id -> the file ids its rows point to."""
+def _file_ids_by_row_id(cache: ReleaseCache) -> dict[str, list[str | None]]:
+    """Return metadata row id -> the file ids its rows point to (None: a row without file)."""
     column = cache.manifest.metadata_file_id_column_name
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[str | None]] = {}
     for name in cache.manifest.metadata_files:
         with cache.metadata_path(name).open(newline="") as handle:
             reader = csv.reader(handle)
@@ -49,8 +54,6 @@ def _file_ids_by_row_id(cache: ReleaseCache) -> dict[str, list[str]]:
             id_cols = [0] + [i for i, h in enumerate(header) if h == "ecephys_session_id" and i]
             for row in reader:
                 file_id = _as_file_id(row[file_col])
-                if file_id is None:
-                    continue
                 for col in id_cols:
                     out.setdefault(row[col].strip(), []).append(file_id)
     return out
