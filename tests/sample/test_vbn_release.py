@@ -15,7 +15,6 @@ from brainobs.sample import SampleRelease, write_vbn_release
 from brainobs.storage.hashing import blake2b_file
 from brainobs.tables.schemas import VBN_SCHEMAS
 
-REAL = Path(__file__).parents[3] / "shared" / "data" / "real"
 REAL_LIST = Path(__file__).parents[1] / "data/real/manifests/vbn_manifest_v0.4.0_file_urls.txt.gz"
 ROOT = "https://visual-behavior-neuropixels-data.s3.us-west-2.amazonaws.com/"
 
