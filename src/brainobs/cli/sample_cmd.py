@@ -9,7 +9,12 @@ import click
 
 @click.group(name="sample")
 def sample() -> None:
-    """Write simulated sample releases in the real bucket layout."""
+    """Write simulated sample releases in the real bucket layout.
+
+    \b
+    Example:
+      brainobs sample vbn --out ~/vbn-sample
+    """
 
 
 @sample.command(name="vbn")
@@ -21,7 +26,17 @@ def sample() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
 @click.option("--overwrite", is_flag=True, help="Rewrite even if the release is already there.")
 def vbn(out_dir: str, size: str, seed: int, overwrite: bool) -> None:
-    """Write a Visual Behavior Neuropixels sample release into OUT."""
+    """Write a Visual Behavior Neuropixels sample release into OUT.
+
+    OUT stands for the bucket root: serve it with `--source OUT` to any command.
+    Ground truth (tagged units, preferred images, engagement) goes to OUT/_ground_truth/.
+
+    \b
+    Examples:
+      brainobs sample vbn --out ~/vbn-sample
+      brainobs sample vbn --out /data/vbn-bench --size benchmark
+      brainobs sessions vbn --source ~/vbn-sample
+    """
     from brainobs.sample import write_vbn_release
 
     start = time.perf_counter()

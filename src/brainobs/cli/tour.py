@@ -42,13 +42,26 @@ def run_tour(cache_dir: str | None) -> None:
     )
     click.echo(f"{len(good)} of {len(units)} units pass the usual quality thresholds")
     session_id = _tagged_session(sessions)
-    _heading(f"Session {session_id}")
-    click.echo(f"download it:  brainobs download vbn {session_id} --source <mirror>")
+    session = cache.get_ecephys_session(session_id)
+    _describe_session(session, sessions.loc[session_id])
+    _write_report(cache, session, session_id)
+
+
+def _describe_session(session: Any, row: pd.Series) -> None:
+    """Print what one session holds and how the mouse did."""
+    _heading(f"Session {row.name}: {row['session_type']}, {row['genotype']}")
+    units = session.get_units()
+    metrics = session.get_performance_metrics()
     click.echo(
-        "the sample's files: "
-        + str(cache.fetch_api.cache_dir / cache.fetch_api.manifest.cache_folder)
+        f"{len(units)} units on {len(session.probes)} probes, "
+        f"{len(session.stimulus_presentations)} stimulus presentations, "
+        f"{len(session.trials)} trials, {len(session.licks)} licks"
     )
-    _write_report(cache, session_id)
+    click.echo(
+        f"task: hit rate {metrics['mean_hit_rate']:.2f}, false-alarm rate "
+        f"{metrics['mean_false_alarm_rate']:.2f}, max d' {metrics['max_dprime']:.2f}, "
+        f"{metrics['engaged_trial_count']} engaged trials"
+    )
 
 
 def _tagged_session(sessions: pd.DataFrame) -> int:
@@ -57,13 +70,12 @@ def _tagged_session(sessions: pd.DataFrame) -> int:
     return int(sessions.index[tagged.to_numpy()][0] if tagged.any() else sessions.index[0])
 
 
-def _write_report(cache: Any, session_id: int) -> None:
-    """Write the HTML report of ``session_id`` beside the cache and print where it is."""
+def _write_report(cache: Any, session: Any, session_id: int) -> None:
+    """Write the HTML report of ``session`` beside the cache and print where it is."""
     from brainobs.cli.report_cmd import write_session_report
 
     _heading(f"Report of session {session_id}")
     start = time.perf_counter()
-    session = cache.get_ecephys_session(session_id)
     path = write_session_report(session, Path(cache.fetch_api.cache_dir) / "reports")
     click.echo(f"written in {time.perf_counter() - start:.1f} s; open it in a browser:")
     click.echo(f"  {path.resolve().as_uri()}")

@@ -1,0 +1,53 @@
+"""The main job from a fresh cache, offline; and every command's help has an example."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import pytest
+
+from brainobs.cli.main import cli
+
+# Any attempt to leave the machine goes to a closed loopback port and fails at once.
+OFFLINE = {
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "BRAINOBS_S3_ENDPOINT": "http://127.0.0.1:9",
+    "NO_PROXY": "",
+}
+
+
+def test_demo_runs_offline_from_an_empty_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "brainobs.cli.main", "demo", "--cache-dir", str(cache)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, **OFFLINE}, check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr[-3000:]
+    reports = list((cache / "reports").glob("session_*.html"))
+    assert len(reports) == 1 and reports[0].stat().st_size > 100_000
+    assert reports[0].as_uri() in result.stdout
+    assert "ecephys sessions" in result.stdout and "max d'" in result.stdout
+    print(f"\nbrainobs demo from an empty cache: {elapsed:.1f} s")
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix}{name}", command))
+        if isinstance(command, click.Group):
+            found += _commands(command, f"{prefix}{name} ")
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(cli), ids=lambda v: str(v))
+def test_every_command_has_a_summary_and_an_example(name: str, command: click.Command) -> None:
+    assert command.get_short_help_str(), f"`brainobs {name}` has no one-line description"
+    assert "Example" in (command.help or ""), f"`brainobs {name} --help` shows no example"
