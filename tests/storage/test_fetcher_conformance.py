@@ -78,7 +78,7 @@ def test_missing_key_is_a_clear_error(fetcher: Fetcher) -> None:
 
 def test_list_keys(fetcher: Fetcher, tiny_release: TinyRelease) -> None:
     prefix = "visual-behavior-neuropixels/manifests/"
-    if isinstance(fetcher, HTTPFetcher):
+    if type(fetcher) is HTTPFetcher:
         with pytest.raises(SourceError, match="--manifest"):
             fetcher.list_keys(prefix)
         return

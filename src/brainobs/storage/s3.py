@@ -9,22 +9,22 @@ instead of pulling in boto3 (~80 MB) to send unsigned requests.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from urllib.parse import quote
 
 from brainobs import config
 from brainobs.config import TransferSettings
 from brainobs.errors import SourceError
-from brainobs.storage.http import HTTPTransport, _ResponseStream
+from brainobs.storage.http import HTTPFetcher
 
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
-class S3Fetcher:
+class S3Fetcher(HTTPFetcher):
     """Serves objects of ``bucket`` over the S3 protocol, without credentials.
 
     ``endpoint`` (argument, else ``$BRAINOBS_S3_ENDPOINT``) points at a mirror or a test
     server and uses path-style addresses (``{endpoint}/{bucket}/{key}``); without it,
     AWS's virtual-hosted address ``https://{bucket}.s3.{region}.amazonaws.com`` is used.
+    Object reads are those of :class:`HTTPFetcher`; S3 adds listing.
     """
 
     def __init__(
@@ -37,10 +37,15 @@ class S3Fetcher:
         self.bucket = bucket
         self.endpoint = config.s3_endpoint(endpoint)
         if self.endpoint:
-            self.bucket_url = f"{self.endpoint.rstrip('/')}/{bucket}"
+            bucket_url = f"{self.endpoint.rstrip('/')}/{bucket}"
         else:
-            self.bucket_url = f"https://{bucket}.s3.{region}.amazonaws.com"
-        self.transport = HTTPTransport(settings)
+            bucket_url = f"https://{bucket}.s3.{region}.amazonaws.com"
+        super().__init__(bucket_url, settings)
+
+    @property
+    def bucket_url(self) -> str:
+        """Return the HTTP address of the bucket."""
+        return self.base_url
 
     def __repr__(self) -> str:
         return f"S3Fetcher({self.bucket!r}, endpoint={self.endpoint!r})"
@@ -48,26 +53,6 @@ class S3Fetcher:
     def describe(self) -> str:
         """Return a short description of the source."""
         return f"s3://{self.bucket}" + (f" at {self.endpoint}" if self.endpoint else "")
-
-    def url_of(self, key: str) -> str:
-        """Return the HTTP address of ``key``."""
-        return f"{self.bucket_url}/{quote(key)}"
-
-    @staticmethod
-    def _params(version_id: str | None) -> dict[str, str] | None:
-        return {"versionId": version_id} if version_id else None
-
-    def size(self, key: str, version_id: str | None = None) -> int:
-        """Return the size in bytes of ``key``."""
-        return self.transport.head_size(self.url_of(key), self._params(version_id))
-
-    def open(self, key: str, version_id: str | None = None, start: int = 0) -> _ResponseStream:
-        """Return a stream of ``key`` from byte ``start``."""
-        return self.transport.open(self.url_of(key), self._params(version_id), start)
-
-    def read_range(self, key: str, start: int, stop: int, version_id: str | None = None) -> bytes:
-        """Return bytes ``[start, stop)`` of ``key``."""
-        return self.transport.read_range(self.url_of(key), self._params(version_id), start, stop)
 
     def list_keys(self, prefix: str) -> list[str]:
         """Return every key under ``prefix`` (ListObjectsV2, following continuation tokens)."""
