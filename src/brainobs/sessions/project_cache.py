@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from brainobs import config
+from brainobs.errors import InvalidInputError
 from brainobs.releases import Release
 from brainobs.storage.cache import ReleaseCache
 from brainobs.storage.local import LocalFetcher
@@ -92,7 +93,8 @@ class ProjectCache:
 
     @classmethod
     def _write_sample(cls, folder: Path, size: str, seed: int) -> Path:
-        raise NotImplementedError(f"{cls.RELEASE.title} has no sample release yet.")
+        """Return the root of the sample release written into ``folder`` (reused if there)."""
+        raise InvalidInputError(f"brainobs has no sample release of {cls.RELEASE.title} yet.")
 
     @classmethod
     def _with_fetcher(cls, cache_dir: PathLike | None, fetcher: Any, show_progress: bool) -> Any:
