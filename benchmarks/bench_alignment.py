@@ -13,18 +13,32 @@ Full session scale (~2,000 units, ~10^8 spikes, ~5 GB output):
     python benchmarks/bench_alignment.py --units 2000 --spikes-per-unit 50000
 
 The default is smaller so it runs in seconds.
+
+On a session file (``--nwb PATH``, e.g. the benchmark-size sample session) it times brainobs's
+``session.presentationwise_spike_counts`` for every unit and every presentation of the task
+block (``stimulus_block`` 0, else ``active``) against the REAL AllenSDK
+``EcephysSession.presentationwise_spike_counts`` in its own venv (tests/support/reference.py),
+run on the same spike times and presentations through tests/compat/reference_alignment.py.
+The reference runs on the first ``--reference-units`` units and is extrapolated to all units
+(it needs the whole output plus per-unit temporaries; at full size it takes minutes); the
+output says so. Counts of that subset must be identical (brainobs in ``edges="reference"``).
+
+    python benchmarks/bench_alignment.py --nwb /tmp/vbn_bench/.../ecephys_session_1042309454.nwb
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +47,8 @@ import xarray as xr
 
 from brainobs.analysis.alignment import presentationwise_spike_counts
 
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_SCRIPT = REPO / "tests" / "compat" / "reference_alignment.py"
 FLASH_INTERVAL_S = 0.75  # VBN change-detection task: 250 ms image + 500 ms grey
 FLASH_DURATION_S = 0.25
 
@@ -141,9 +157,11 @@ def _mb(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:,.1f} MiB"
 
 
-def print_table(rows: list[tuple[str, str, str, str]]) -> None:
+def print_table(
+    rows: list[tuple[str, str, str, str]], reference: str = "reference algorithm"
+) -> None:
     """Print rows (metric, brainobs, reference, ratio) as an aligned text table."""
-    header = ("metric", "brainobs", "reference algorithm", "ratio")
+    header = ("metric", "brainobs", reference, "ratio")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     line = "  ".join("-" * w for w in widths)
     print(line)
@@ -166,12 +184,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=2, help="timed calls (best is kept)")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--nwb", type=Path, help="run on this VBN session file instead")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a table of figures and ratios."""
     args = parse_args(argv)
+    if args.nwb is not None:
+        return run_nwb(args)
     t0 = time.perf_counter()
     session = make_session(args.units, args.spikes_per_unit, args.presentations, args.seed)
     edges = np.arange(args.bins + 1) * args.bin_width
@@ -301,6 +322,132 @@ def report(
         f"in-window spikes: {in_windows:,}; process max RSS {max_rss:,.0f} MiB; "
         f"CPU/wall (brainobs) {ours.cpu_s / ours.wall_s:.2f} cores; best of {args.repeat} "
         "calls (the first call also pays the OS for the output's fresh pages)"
+    )
+
+
+def task_block(presentations: pd.DataFrame) -> pd.DataFrame:
+    """Return the task block's presentations (stimulus_block 0, else the active rows)."""
+    block = presentations[presentations["stimulus_block"] == 0]
+    if block.empty:
+        block = presentations[presentations["active"].eq(True).fillna(False).to_numpy()]
+    return block
+
+
+def write_reference_inputs(
+    folder: Path, spikes: dict[int, np.ndarray], table: pd.DataFrame, edges: np.ndarray
+) -> tuple[Path, Path]:
+    """Write reference_alignment.py's inputs (spike arrays, presentations, edges)."""
+    units = np.asarray(list(spikes), dtype=np.int64)
+    sizes = [spikes[int(u)].size for u in units]
+    np.savez(
+        folder / "inputs.npz",
+        unit_ids=units,
+        spike_offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+        spike_data=np.concatenate([spikes[int(u)] for u in units]),
+        presentation_ids=table.index.to_numpy(dtype=np.int64),
+        start_time=table["start_time"].to_numpy(dtype=np.float64),
+        stop_time=table["end_time"].to_numpy(dtype=np.float64),
+        stimulus_block=table["stimulus_block"].to_numpy(),
+        bin_edges=edges,
+    )
+    names = table["stimulus_name"].astype(object).tolist()
+    (folder / "parameters.json").write_text(
+        json.dumps({"stimulus_name": {"dtype": "object", "values": names}})
+    )
+    return folder / "inputs.npz", folder / "parameters.json"
+
+
+def run_reference_counts(
+    spikes: dict[int, np.ndarray], table: pd.DataFrame, edges: np.ndarray
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Return (figures, counts) of the AllenSDK's presentationwise_spike_counts on ``spikes``."""
+    sys.path.insert(0, str(REPO))
+    from tests.support.reference import run_reference
+
+    with tempfile.TemporaryDirectory() as folder:
+        arrays, parameters = write_reference_inputs(Path(folder), spikes, table, edges)
+        figures = run_reference(
+            REFERENCE_SCRIPT.read_text(),
+            *(str(a) for a in (arrays, parameters, folder, "bench", len(spikes))),
+            timeout=3600,
+        )
+        return figures, np.load(Path(folder) / "counts.npy")
+
+
+def run_nwb(args: argparse.Namespace) -> int:
+    """Benchmark brainobs against the AllenSDK on a session file; print the figures."""
+    from brainobs.sessions.ecephys import BehaviorEcephysSession
+
+    session = BehaviorEcephysSession.from_nwb_path(args.nwb)
+    table = task_block(session.stimulus_presentations)
+    t0 = time.perf_counter()
+    spikes = session.spike_times
+    n_spikes = sum(t.size for t in spikes.values())
+    edges = np.arange(args.bins + 1) * args.bin_width
+    print(
+        f"{args.nwb.name}: {len(spikes):,} units, {n_spikes:,} spikes (read in "
+        f"{time.perf_counter() - t0:.1f} s); task block {len(table):,} presentations x "
+        f"{args.bins} bins of {args.bin_width * 1e3:g} ms"
+    )
+
+    def ours_all() -> xr.DataArray:
+        return session.presentationwise_spike_counts(edges, table.index, None)
+
+    ours, result = measure(ours_all, args.repeat, memory=not args.no_memory)
+    del result
+    gc.collect()
+    units = list(spikes)
+    spread = np.linspace(0, len(units) - 1, max(1, min(args.reference_units, len(units))))
+    subset = [units[int(i)] for i in np.unique(spread.astype(int))]  # spread over probes
+    sub_spikes = {u: spikes[u] for u in subset}
+    mine = presentationwise_spike_counts(sub_spikes, table, edges, subset, edges="reference")
+    figures, theirs = run_reference_counts(sub_spikes, table, edges)
+    identical = bool(np.array_equal(mine.values, theirs))
+    print_nwb_report(ours, figures, len(spikes), n_spikes, identical)
+    return 0 if identical else 1
+
+
+def print_nwb_report(
+    ours: Timing, ref: dict[str, Any], n_units: int, n_spikes: int, identical: bool
+) -> None:
+    """Print brainobs's figures and the AllenSDK's, extrapolated from its unit subset."""
+    scale = n_units / ref["units"]
+    ref_wall, ref_output = ref["wall_s"] * scale, ref["output_bytes"] * scale
+    ref_peak = ref_output + ref["peak_bytes"] - ref["output_bytes"]
+    ours_peak = ours.output_bytes + max(ours.extra_peak_bytes, 0)
+    note = f"{ref['units']} of {n_units} units, extrapolated" if scale > 1 else "all units"
+    rows: list[Row] = [
+        ("units timed", f"{n_units:,}", note, ""),
+        (
+            "wall time",
+            f"{ours.wall_s:.2f} s",
+            f"{ref_wall:.1f} s",
+            f"{ref_wall / ours.wall_s:.1f}x",
+        ),
+        ("CPU time", f"{ours.cpu_s:.2f} s", f"{ref['cpu_s'] * scale:.1f} s", ""),
+        ("first call (fresh output pages)", f"{ours.first_wall_s:.2f} s", "", ""),
+        ("session spikes/s/core", f"{n_spikes / ours.cpu_s / 1e6:.1f} M", "", ""),
+        ("output array", _mb(ours.output_bytes), _mb(ref_output), ""),
+    ]
+    if ours.extra_peak_bytes >= 0:
+        rows.append(
+            (
+                "peak memory / output",
+                f"{ours_peak / ours.output_bytes:.3f}",
+                f"{ref_peak / ref_output:.3f}",
+                "",
+            )
+        )
+    rows.append(("identical counts (reference units)", "yes" if identical else "NO", "", ""))
+    print_table(rows, "AllenSDK 2.16.2")
+    print(
+        f"reference: AllenSDK EcephysSession.presentationwise_spike_counts ({note}); peak "
+        "memory traced by tracemalloc in each process; brainobs: best of the timed calls"
+    )
+    print(
+        json.dumps(
+            {"speedup": ref_wall / ours.wall_s, "peak_over_output": ours_peak / ours.output_bytes}
+        )
     )
 
 

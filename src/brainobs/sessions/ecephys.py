@@ -23,26 +23,35 @@ from brainobs.nwb import CacheOptions, NwbFile
 from brainobs.sessions import ecephys_tables as tables
 from brainobs.sessions.behavior import BEHAVIOR_MEMBERS, BehaviorSession, PathOrUrl
 from brainobs.sessions.lfp import LfpFiles, lazy_lfp, read_csd, require_lfp
+from brainobs.sessions.stimulus_analysis import StimulusAnalysisMixin
 from brainobs.tables.filters import filter_units
 
 ECEPHYS_MEMBERS = (
+    "conditionwise_spike_statistics",
     "get_channels",
     "get_current_source_density",
     "get_lfp",
     "get_spike_times",
+    "get_stimulus_epochs",
+    "get_stimulus_table",
     "get_units",
     "mean_waveforms",
     "optotagging_table",
+    "presentationwise_spike_counts",
+    "presentationwise_spike_times",
     "probes",
     "spike_amplitudes",
     "spike_times",
+    "stimulus_conditions",
 )
 
 
-class BehaviorEcephysSession(BehaviorSession):
+class BehaviorEcephysSession(BehaviorSession, StimulusAnalysisMixin):
     """A VBN ecephys session: the behaviour of :class:`BehaviorSession` plus probes and units.
 
-    Open one with ``cache.get_ecephys_session(id)`` or :meth:`from_nwb_path`.
+    Open one with ``cache.get_ecephys_session(id)`` or :meth:`from_nwb_path`. The
+    stimulus-aligned methods (``presentationwise_spike_counts`` ...) come from
+    :class:`~brainobs.sessions.stimulus_analysis.StimulusAnalysisMixin`.
     """
 
     def __init__(
