@@ -333,39 +333,17 @@ def task_block(presentations: pd.DataFrame) -> pd.DataFrame:
     return block
 
 
-def write_reference_inputs(
-    folder: Path, spikes: dict[int, np.ndarray], table: pd.DataFrame, edges: np.ndarray
-) -> tuple[Path, Path]:
-    """Write reference_alignment.py's inputs (spike arrays, presentations, edges)."""
-    units = np.asarray(list(spikes), dtype=np.int64)
-    sizes = [spikes[int(u)].size for u in units]
-    np.savez(
-        folder / "inputs.npz",
-        unit_ids=units,
-        spike_offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
-        spike_data=np.concatenate([spikes[int(u)] for u in units]),
-        presentation_ids=table.index.to_numpy(dtype=np.int64),
-        start_time=table["start_time"].to_numpy(dtype=np.float64),
-        stop_time=table["end_time"].to_numpy(dtype=np.float64),
-        stimulus_block=table["stimulus_block"].to_numpy(),
-        bin_edges=edges,
-    )
-    names = table["stimulus_name"].astype(object).tolist()
-    (folder / "parameters.json").write_text(
-        json.dumps({"stimulus_name": {"dtype": "object", "values": names}})
-    )
-    return folder / "inputs.npz", folder / "parameters.json"
-
-
 def run_reference_counts(
     spikes: dict[int, np.ndarray], table: pd.DataFrame, edges: np.ndarray
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Return (figures, counts) of the AllenSDK's presentationwise_spike_counts on ``spikes``."""
     sys.path.insert(0, str(REPO))
-    from tests.support.reference import run_reference
+    from tests.support.reference import run_reference, write_alignment_inputs
 
     with tempfile.TemporaryDirectory() as folder:
-        arrays, parameters = write_reference_inputs(Path(folder), spikes, table, edges)
+        arrays, parameters = write_alignment_inputs(
+            Path(folder), spikes, table, ["stimulus_name"], edges
+        )
         figures = run_reference(
             REFERENCE_SCRIPT.read_text(),
             *(str(a) for a in (arrays, parameters, folder, "bench", len(spikes))),

@@ -11,7 +11,6 @@ and a spike exactly on a presentation's start (brainobs counts it) or stop (the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,47 +22,12 @@ from brainobs.analysis.alignment import presentationwise_spike_counts, presentat
 from brainobs.analysis.conditions import conditionwise_spike_statistics
 from brainobs.sample import SampleRelease
 from brainobs.sessions.ecephys import BehaviorEcephysSession
-from tests.support.reference import run_reference
+from tests.support.reference import run_reference, write_alignment_inputs
 
 pytestmark = pytest.mark.compat
 
 SCRIPT = Path(__file__).with_name("reference_alignment.py")
 N_UNITS = 40
-
-
-def write_inputs(
-    folder: Path,
-    spikes: dict[int, np.ndarray],
-    presentations: pd.DataFrame,
-    parameters: list[str],
-    bin_edges: np.ndarray,
-) -> tuple[Path, Path]:
-    """Write the reference script's inputs; return (arrays .npz, parameters .json)."""
-    units = np.asarray(list(spikes), dtype=np.int64)
-    sizes = [spikes[int(u)].size for u in units]
-    np.savez(
-        folder / "inputs.npz",
-        unit_ids=units,
-        spike_offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
-        spike_data=np.concatenate([spikes[int(u)] for u in units]),
-        presentation_ids=presentations.index.to_numpy(dtype=np.int64),
-        start_time=presentations["start_time"].to_numpy(dtype=np.float64),
-        stop_time=presentations["end_time"].to_numpy(dtype=np.float64),
-        stimulus_block=presentations["stimulus_block"].to_numpy(),
-        bin_edges=bin_edges,
-    )
-    columns = {}
-    for name in parameters:
-        column = presentations[name]
-        dtype = "boolean" if column.dtype == "boolean" else str(column.dtype)
-        dtype = "object" if pd.api.types.is_string_dtype(column) else dtype
-        values = [None if pd.isna(v) else v for v in column.astype(object)]
-        columns[name] = {
-            "dtype": dtype,
-            "values": [getattr(v, "item", lambda v=v: v)() for v in values],
-        }
-    (folder / "parameters.json").write_text(json.dumps(columns))
-    return folder / "inputs.npz", folder / "parameters.json"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +61,7 @@ def reference(
 ) -> Path:
     out = tmp_path_factory.mktemp("alignment_reference")
     parameters = list(session.stimulus_conditions.columns)
-    arrays, columns = write_inputs(
+    arrays, columns = write_alignment_inputs(
         out, inputs["spikes"], inputs["table"], parameters, inputs["edges"]
     )
     run_reference(SCRIPT.read_text(), str(arrays), str(columns), str(out), "compat")

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,3 +67,41 @@ def run_reference(script: str, *args: str, timeout: float = 600) -> Any:
     if result.returncode != 0:
         raise RuntimeError(f"reference toolkit failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def write_alignment_inputs(
+    folder: Path,
+    spikes: dict[int, np.ndarray],
+    presentations: pd.DataFrame,
+    parameters: list[str],
+    bin_edges: np.ndarray,
+) -> tuple[Path, Path]:
+    """Write tests/compat/reference_alignment.py's inputs; return (arrays .npz, parameters .json).
+
+    Shared by the alignment compatibility suite and benchmarks/bench_alignment.py.
+    """
+    units = np.asarray(list(spikes), dtype=np.int64)
+    sizes = [spikes[int(u)].size for u in units]
+    np.savez(
+        folder / "inputs.npz",
+        unit_ids=units,
+        spike_offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+        spike_data=np.concatenate([spikes[int(u)] for u in units]),
+        presentation_ids=presentations.index.to_numpy(dtype=np.int64),
+        start_time=presentations["start_time"].to_numpy(dtype=np.float64),
+        stop_time=presentations["end_time"].to_numpy(dtype=np.float64),
+        stimulus_block=presentations["stimulus_block"].to_numpy(),
+        bin_edges=bin_edges,
+    )
+    columns = {}
+    for name in parameters:
+        column = presentations[name]
+        dtype = "boolean" if column.dtype == "boolean" else str(column.dtype)
+        dtype = "object" if pd.api.types.is_string_dtype(column) else dtype
+        values = [None if pd.isna(v) else v for v in column.astype(object)]
+        columns[name] = {
+            "dtype": dtype,
+            "values": [getattr(v, "item", lambda v=v: v)() for v in values],
+        }
+    (folder / "parameters.json").write_text(json.dumps(columns))
+    return folder / "inputs.npz", folder / "parameters.json"
