@@ -354,7 +354,7 @@ def run_reference_counts(
 
 def run_nwb(args: argparse.Namespace) -> int:
     """Benchmark brainobs against the AllenSDK on a session file; print the figures."""
-    from brainobs.sessions.ecephys import BehaviorEcephysSession
+    from brainobs.vbn.session import BehaviorEcephysSession
 
     session = BehaviorEcephysSession.from_nwb_path(args.nwb)
     table = task_block(session.stimulus_presentations)

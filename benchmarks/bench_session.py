@@ -34,7 +34,7 @@ from tests.support.reference import reference_python  # noqa: E402
 
 UNITS_BROBS = """
 import json, resource, sys, time
-from brainobs.sessions.ecephys import BehaviorEcephysSession
+from brainobs.vbn.session import BehaviorEcephysSession
 start = time.perf_counter()
 session = BehaviorEcephysSession.from_nwb_path(sys.argv[1])
 units = session.get_units()
@@ -57,7 +57,7 @@ print(json.dumps({"wall_s": time.perf_counter() - start, "units": len(units), "s
 """
 LFP_BROBS = """
 import json, resource, sys, time
-from brainobs.sessions.ecephys import BehaviorEcephysSession
+from brainobs.vbn.session import BehaviorEcephysSession
 paths = {sys.argv[3]: sys.argv[2]}
 session = BehaviorEcephysSession.from_nwb_path(sys.argv[1], probe_data_path_map=paths)
 probe = int(session.probes.index[session.probes["name"] == sys.argv[3]][0])
@@ -104,7 +104,7 @@ def run_child(python: str | Path, script: str, *args: str) -> dict[str, Any]:
 DEFAULT_SAMPLE = """
 import json, sys
 import pandas as pd
-from brainobs.sample import write_vbn_release
+from brainobs.vbn.sample_release import write_vbn_release
 release = write_vbn_release(sys.argv[1])
 sessions = pd.read_csv(release.metadata_path("ecephys_sessions"))
 session = sessions.iloc[0]
@@ -136,9 +136,10 @@ def default_files() -> tuple[Path, Path, str]:
 
 def streamed_fraction(nwb: Path, structure: str | None, block_size: int) -> dict[str, Any]:
     """Return bytes read from loopback S3 for one structure's spike times, and the file size."""
-    from brainobs.nwb import CacheOptions, NwbFile
-    from brainobs.sessions.ecephys import BehaviorEcephysSession
+    from brainobs.nwb import NwbFile
+    from brainobs.storage.remote import BlockCacheOptions
     from brainobs.storage.s3 import S3Fetcher
+    from brainobs.vbn.session import BehaviorEcephysSession
     from tests.support.s3 import _public_read_policy, moto_s3_server, s3_client
 
     local = BehaviorEcephysSession.from_nwb_path(nwb)
@@ -159,7 +160,7 @@ def streamed_fraction(nwb: Path, structure: str | None, block_size: int) -> dict
         policy = json.dumps(_public_read_policy(bucket))
         client.put_bucket_policy(Bucket=bucket, Policy=policy)
         client.put_object(Bucket=bucket, Key=nwb.name, Body=nwb.read_bytes())
-        options = CacheOptions(block_size=block_size)
+        options = BlockCacheOptions(block_size=block_size)
         file = NwbFile.from_fetcher(S3Fetcher(bucket, endpoint=endpoint), nwb.name, cache=options)
         session = BehaviorEcephysSession(file)
         session.get_units()

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from brainobs.tables import VBN_SCHEMAS, cache_path, load_table_cached, read_table
+from brainobs.tables import cache_path, load_table_cached, read_table
+from brainobs.vbn.schemas import VBN_SCHEMAS
 
 N_UNITS = 319_013
 SCHEMA = VBN_SCHEMAS["units"]

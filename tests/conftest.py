@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from brainobs.releases import VBN
-from brainobs.sample import SampleRelease, write_vbn_release
+from brainobs.sample import SampleRelease
+from brainobs.vbn.sample_release import write_vbn_release
 from tests.support.release import TinyRelease, write_tiny_release
 from tests.support.s3 import moto_s3_server, publish_release
 

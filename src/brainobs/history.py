@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from brainobs.analysis.behavior import session_stage
+from brainobs.analysis.behavior import history_table
 from brainobs.errors import UnknownIdError
 from brainobs.parallel import map_sessions
 
@@ -31,7 +31,6 @@ def _session_summary(
         "behavior_session_id": behavior_session_id,
         "session_type": metadata["session_type"],
         "date_of_acquisition": metadata["date_of_acquisition"],
-        "stage": session_stage(str(metadata["session_type"])),
         **metrics,
     }
 
@@ -65,5 +64,4 @@ def training_history(
         show_progress=show_progress,
         desc=f"mouse {mouse_id}",
     )
-    history = pd.DataFrame(rows).set_index("behavior_session_id")
-    return history.sort_values("date_of_acquisition", kind="stable")
+    return history_table(rows)

@@ -1,18 +1,41 @@
-"""The three Allen Brain Observatory releases brainobs serves, described as data."""
+"""The releases brainobs serves, each declared once: the registry every layer reads.
+
+A declaration says where a release's files live (bucket, project prefix, layout, DANDI
+dandisets) and where its code lives: its home package (``brainobs.vbn``...) and, in it, the
+project cache class, the session classes, the report kinds, the sample writer and the demo
+tour, named as ``"module:attribute"`` the way fsspec's ``known_implementations`` and Python
+entry points name objects. This module is the bottom layer: it imports no home, and
+:meth:`Release.load` imports a named object only when it is asked for, so the command line, the
+report and ``from_sample`` find a release's classes here without importing upward.
+
+Adding a release means adding its home and one :class:`Release` to :data:`RELEASES`
+(docs/architecture.md, "Adding a release").
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
-from brainobs.errors import UnknownReleaseError
+from brainobs.errors import InvalidInputError, UnknownReleaseError
+
+#: Bucket layouts: a cloud cache has versioned manifests with hashes under
+#: ``<project>/manifests/``; a warehouse cache tree (Visual Coding) has a ``manifest.json`` of
+#: paths and no hashes.
+LAYOUTS = ("cloud_cache", "warehouse")
 
 
 @dataclass(frozen=True)
 class Release:
-    """Where a release lives and what its metadata tables are called.
+    """One release: where its files are, and the ``"module:attribute"`` names of its code.
 
-    ``project_name`` is the first component of every key in the bucket and the prefix of
-    the local cache folder (``{project_name}-{manifest_version}``).
+    ``project_name`` is the first component of every key in the bucket and the prefix of the
+    local cache folder (``{project_name}-{manifest_version}``). ``report_kinds`` maps each
+    report kind the release's sessions declare (their ``report_kind``) to its sections.
     """
 
     name: str
@@ -20,23 +43,55 @@ class Release:
     bucket: str
     project_name: str
     metadata_tables: tuple[str, ...]
+    home: str
+    cache_class: str
+    session_classes: tuple[str, ...] = ()
+    report_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    sample_writer: str | None = None
+    tour: str | None = None
+    layout: str = "cloud_cache"
     region: str = "us-west-2"
-    has_versioned_manifests: bool = True
-    dandiset: str | None = None
+    dandisets: tuple[str, ...] = ()
 
-    @property
-    def manifest_prefix(self) -> str:
-        """Return the bucket prefix under which the versioned manifests live."""
-        return f"{self.project_name}/manifests/"
-
-    def manifest_name(self, version: str) -> str:
-        """Return the file name of the manifest of ``version`` (e.g. ``0.4.0``)."""
-        return f"{self.project_name}_project_manifest_v{version}.json"
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, not {self.layout!r}")
+        object.__setattr__(self, "report_kinds", MappingProxyType(dict(self.report_kinds)))
 
     @property
     def https_root(self) -> str:
         """Return the public HTTPS address of the bucket."""
         return f"https://{self.bucket}.s3.{self.region}.amazonaws.com"
+
+    def load(self, target: str) -> Any:
+        """Return the object a ``"module:attribute"`` name of this declaration points to."""
+        module_name, _, attribute = target.partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    @property
+    def is_available(self) -> bool:
+        """Return whether the release's code has landed (its cache module exists)."""
+        module_name = self.cache_class.partition(":")[0]
+        try:
+            return importlib.util.find_spec(module_name) is not None
+        except ModuleNotFoundError:  # its home package is not there at all
+            return False
+
+    def load_cache_class(self) -> Any:
+        """Return the release's project cache class; raise if its code has not landed."""
+        if not self.is_available:
+            raise InvalidInputError(f"{self.title} is not available in this brainobs yet.")
+        return self.load(self.cache_class)
+
+    def load_session_classes(self) -> tuple[type, ...]:
+        """Return the release's session classes."""
+        return tuple(self.load(name) for name in self.session_classes)
+
+    def load_sample_writer(self) -> Any:
+        """Return the function writing the release's sample; raise if it has none yet."""
+        if self.sample_writer is None:
+            raise InvalidInputError(f"brainobs has no sample release of {self.title} yet.")
+        return self.load(self.sample_writer)
 
 
 VBN = Release(
@@ -45,7 +100,16 @@ VBN = Release(
     bucket="visual-behavior-neuropixels-data",
     project_name="visual-behavior-neuropixels",
     metadata_tables=("ecephys_sessions", "behavior_sessions", "units", "probes", "channels"),
-    dandiset="000713",
+    home="brainobs.vbn",
+    cache_class="brainobs.vbn.cache:VisualBehaviorNeuropixelsProjectCache",
+    session_classes=(
+        "brainobs.vbn.session:BehaviorEcephysSession",
+        "brainobs.sessions.behavior:BehaviorSession",
+    ),
+    report_kinds={"vbn_ecephys": "brainobs.vbn.report:ECEPHYS_SECTIONS"},
+    sample_writer="brainobs.vbn.sample_release:write_vbn_release",
+    tour="brainobs.vbn.tour:tour",
+    dandisets=("000713",),
 )
 
 VBO = Release(
@@ -59,27 +123,35 @@ VBO = Release(
         "ophys_experiment_table",
         "ophys_cells_table",
     ),
+    home="brainobs.vbo",
+    cache_class="brainobs.vbo.cache:VisualBehaviorOphysProjectCache",
 )
 
-# VCN's S3 copy is an AllenSDK warehouse cache tree (manifest.json of paths, no hashes),
-# not a versioned cloud-cache manifest.
 VCN = Release(
     name="vcn",
     title="Visual Coding Neuropixels",
     bucket="allen-brain-observatory",
     project_name="visual-coding-neuropixels",
     metadata_tables=("sessions", "probes", "channels", "units"),
-    has_versioned_manifests=False,
-    dandiset="000021",
+    home="brainobs.vcn",
+    cache_class="brainobs.vcn.cache:EcephysProjectCache",
+    layout="warehouse",
+    dandisets=("000021", "000022"),
 )
 
-RELEASES: dict[str, Release] = {r.name: r for r in (VBN, VBO, VCN)}
+#: Every release brainobs knows, by short name (the name the command line takes).
+RELEASES: Mapping[str, Release] = MappingProxyType({r.name: r for r in (VBN, VBO, VCN)})
 
 
 def get_release(name: str) -> Release:
     """Return the release called ``name`` (``vbn``, ``vbo`` or ``vcn``)."""
     try:
         return RELEASES[name.lower()]
-    except KeyError:
+    except (KeyError, AttributeError):
         known = ", ".join(sorted(RELEASES))
         raise UnknownReleaseError(f"Unknown release {name!r}. Known releases: {known}.") from None
+
+
+def available_releases() -> list[Release]:
+    """Return the releases whose code has landed, in declaration order."""
+    return [r for r in RELEASES.values() if r.is_available]

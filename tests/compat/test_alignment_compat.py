@@ -21,7 +21,7 @@ import pytest
 from brainobs.analysis.alignment import presentationwise_spike_counts, presentationwise_spike_times
 from brainobs.analysis.conditions import conditionwise_spike_statistics
 from brainobs.sample import SampleRelease
-from brainobs.sessions.ecephys import BehaviorEcephysSession
+from brainobs.vbn.session import BehaviorEcephysSession
 from tests.support.reference import run_reference, write_alignment_inputs
 
 pytestmark = pytest.mark.compat

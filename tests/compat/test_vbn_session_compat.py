@@ -19,7 +19,7 @@ import pytest
 
 from brainobs.sample import SampleRelease
 from brainobs.sessions.behavior import BehaviorSession
-from brainobs.sessions.ecephys import BehaviorEcephysSession
+from brainobs.vbn.session import BehaviorEcephysSession
 from tests.support.reference import run_reference
 
 pytestmark = pytest.mark.compat

@@ -12,7 +12,7 @@ from brainobs.errors import UnknownIdError
 from brainobs.history import training_history
 from brainobs.plot.behavior import plot_training_history
 from brainobs.sample import SampleRelease
-from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
 
 matplotlib.use("Agg")
 

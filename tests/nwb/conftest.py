@@ -9,14 +9,15 @@ from typing import Any
 import pytest
 
 from brainobs.config import TransferSettings
-from brainobs.nwb import CacheOptions, NwbFile
+from brainobs.nwb import NwbFile
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
+from brainobs.storage.remote import BlockCacheOptions
 from tests.nwb.nwb_files import SessionTruth, write_session, write_variants
 from tests.support.range_server import RangeServer
 
 FAST = TransferSettings(connect_timeout=2.0, read_timeout=2.0, retries=2, backoff_initial=0.01)
-SMALL_BLOCKS = CacheOptions(block_size=64 << 10, cache_size=4 << 20, max_readahead=0)
+SMALL_BLOCKS = BlockCacheOptions(block_size=64 << 10, cache_size=4 << 20, max_readahead=0)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +63,7 @@ def open_session(
     if how == "local":
         return NwbFile.open(session.path)
     if how == "fetcher":
-        return NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", cache=SMALL_BLOCKS)
+        return NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", block_cache=SMALL_BLOCKS)
     server: RangeServer = request.getfixturevalue("server")
     fetcher = HTTPFetcher(server.url, settings=FAST)
-    return NwbFile.from_fetcher(fetcher, "session.nwb", cache=SMALL_BLOCKS)
+    return NwbFile.from_fetcher(fetcher, "session.nwb", block_cache=SMALL_BLOCKS)

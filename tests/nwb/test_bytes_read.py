@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from brainobs.nwb import NwbFile, read_ragged, read_table
+from brainobs.nwb import NwbFile, read_dynamic_table, read_ragged
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
 from tests.nwb.conftest import FAST, SMALL_BLOCKS
@@ -32,7 +32,7 @@ def _extent(path: Path, dataset: str) -> tuple[int, int]:
 
 
 def _opened(nwb_root: Path) -> NwbFile:
-    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", cache=SMALL_BLOCKS)
+    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", block_cache=SMALL_BLOCKS)
     assert handle.has("/units")
     assert handle.remote is not None
     handle.remote.reset_stats()
@@ -59,8 +59,8 @@ def test_two_of_200_units_read_a_small_fraction(session: SessionTruth, nwb_root:
 
 
 def test_opening_and_unit_metadata_read_little(session: SessionTruth, nwb_root: Path) -> None:
-    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", cache=SMALL_BLOCKS)
-    units = read_table(handle, "/units", columns=["quality", "firing_rate"])
+    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", block_cache=SMALL_BLOCKS)
+    units = read_dynamic_table(handle, "/units", columns=["quality", "firing_rate"])
     assert len(units) == 200
     fraction = handle.bytes_transferred / session.path.stat().st_size
     _report("open + 2 scalar unit columns / whole file", fraction)
@@ -82,7 +82,7 @@ def test_http_source_sends_what_the_counter_says(
     session: SessionTruth, server: RangeServer
 ) -> None:
     fetcher = HTTPFetcher(server.url, settings=FAST)
-    handle = NwbFile.from_fetcher(fetcher, "session.nwb", cache=SMALL_BLOCKS)
+    handle = NwbFile.from_fetcher(fetcher, "session.nwb", block_cache=SMALL_BLOCKS)
     server.reset()
     spikes = read_ragged(handle, "/units", "spike_times", rows=[3, 4])
     np.testing.assert_array_equal(spikes[session.unit_ids[4]], session.spike_times[4])

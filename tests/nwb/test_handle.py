@@ -105,7 +105,7 @@ def test_unopened_handle_pickles_without_opening(server: RangeServer) -> None:
 
 
 def test_remote_handle_counts_bytes(session: SessionTruth, nwb_root: Path) -> None:
-    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", cache=SMALL_BLOCKS)
+    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", block_cache=SMALL_BLOCKS)
     assert handle.bytes_transferred == 0
     _ = handle.identifier
     assert handle.remote is not None
@@ -157,7 +157,7 @@ def test_garbage_and_non_nwb_files_are_corrupt(tmp_path: Path) -> None:
 
 def test_transfer_failures_are_not_reported_as_damage(nwb_root: Path) -> None:
     fetcher = FailingFetcher(nwb_root)
-    handle = NwbFile.from_fetcher(fetcher, "session.nwb", cache=SMALL_BLOCKS)
+    handle = NwbFile.from_fetcher(fetcher, "session.nwb", block_cache=SMALL_BLOCKS)
     assert handle.has("/units")
     assert handle.remote is not None
     handle.remote.fetcher.failing = True  # type: ignore[attr-defined]

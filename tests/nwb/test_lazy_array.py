@@ -40,7 +40,7 @@ def test_lfp_is_lazy_and_selects_windows(any_session: NwbFile, session: SessionT
 
 
 def test_lfp_window_reads_only_its_bytes(session: SessionTruth, nwb_root: Path) -> None:
-    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", cache=SMALL_BLOCKS)
+    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", block_cache=SMALL_BLOCKS)
     lfp = lazy_timeseries(handle, LFP)
     assert handle.remote is not None
     handle.remote.reset_stats()

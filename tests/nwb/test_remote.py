@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 from pathlib import Path
 
 import h5py
@@ -11,24 +12,18 @@ import pytest
 
 from brainobs.config import TransferSettings
 from brainobs.errors import DownloadError, InvalidInputError, SourceError, TransientError
-from brainobs.nwb.remote import (
-    BlockCache,
-    CacheOptions,
-    RemoteFile,
-    fetcher_for_url,
-    fetcher_recipe,
-    open_url,
-)
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
+from brainobs.storage.remote import BlockCache, BlockCacheOptions, RemoteFile
 from brainobs.storage.s3 import S3Fetcher
+from brainobs.storage.sources import remote_object_for_url
 from tests.nwb.conftest import FAST
 from tests.nwb.nwb_files import SessionTruth
 from tests.support.range_server import Fault, RangeServer
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
-BIG = CacheOptions(block_size=1 << 16)
+BIG = BlockCacheOptions(block_size=1 << 16)
 
 
 class Recorder:
@@ -102,13 +97,13 @@ def test_block_cache_rejects_bad_block_size() -> None:
         BlockCache(Recorder(), 10, block_size=0)
 
 
-def _local_remote(tmp_path: Path, cache: CacheOptions) -> RemoteFile:
+def _local_remote(tmp_path: Path, block_cache: BlockCacheOptions) -> RemoteFile:
     (tmp_path / "blob.bin").write_bytes(DATA)
-    return RemoteFile(LocalFetcher(tmp_path), "blob.bin", cache=cache)
+    return RemoteFile(LocalFetcher(tmp_path), "blob.bin", block_cache=block_cache)
 
 
 def test_remote_file_behaves_like_a_binary_file(tmp_path: Path) -> None:
-    remote = _local_remote(tmp_path, CacheOptions(block_size=512))
+    remote = _local_remote(tmp_path, BlockCacheOptions(block_size=512))
     reader = io.BufferedReader(remote)
     assert remote.size == len(DATA)
     assert reader.read(5) == DATA[:5]
@@ -159,7 +154,7 @@ def test_remote_file_gives_up_after_the_retries(tmp_path: Path) -> None:
 
 
 def test_h5py_over_http_matches_local_reads(session: SessionTruth, server: RangeServer) -> None:
-    remote = RemoteFile(HTTPFetcher(server.url, settings=FAST), "session.nwb", cache=BIG)
+    remote = RemoteFile(HTTPFetcher(server.url, settings=FAST), "session.nwb", block_cache=BIG)
     with h5py.File(remote, "r") as over_http, h5py.File(session.path, "r") as local:
         for path in ("units/spike_times", "units/waveform_mean", "processing/running/speed/data"):
             np.testing.assert_array_equal(over_http[path][100:5000], local[path][100:5000])
@@ -170,7 +165,7 @@ def test_h5py_over_http_matches_local_reads(session: SessionTruth, server: Range
 def test_h5py_over_http_survives_a_dropped_connection(
     session: SessionTruth, server: RangeServer
 ) -> None:
-    remote = RemoteFile(HTTPFetcher(server.url, settings=FAST), "session.nwb", cache=BIG)
+    remote = RemoteFile(HTTPFetcher(server.url, settings=FAST), "session.nwb", block_cache=BIG)
     with h5py.File(remote, "r") as h5:
         server.inject("session.nwb", Fault("status", status=503))
         np.testing.assert_array_equal(h5["units/spike_times"][:10], session.spike_times[0][:10])
@@ -182,37 +177,41 @@ def test_missing_remote_object_is_a_source_error(server: RangeServer) -> None:
         RemoteFile(HTTPFetcher(server.url, settings=FAST), "absent.nwb")
 
 
-def test_fetcher_for_url_understands_s3_and_https() -> None:
-    fetcher, key = fetcher_for_url("s3://my-bucket/a/b%20c.nwb", endpoint="http://127.0.0.1:9")
+def _fetcher_and_key(url: str, **kwargs: str) -> tuple[Fetcher, str]:
+    remote = remote_object_for_url(url, **kwargs)
+    return remote.fetcher, remote.key
+
+
+def test_remote_object_for_url_understands_s3_and_https() -> None:
+    fetcher, key = _fetcher_and_key("s3://my-bucket/a/b%20c.nwb", endpoint="http://127.0.0.1:9")
     assert isinstance(fetcher, S3Fetcher) and key == "a/b c.nwb"
     assert fetcher.url_of(key) == "http://127.0.0.1:9/my-bucket/a/b%20c.nwb"
-    fetcher, key = fetcher_for_url("https://host.org/dir/file.nwb")
+    fetcher, key = _fetcher_and_key("https://host.org/dir/file.nwb")
     assert (
         isinstance(fetcher, HTTPFetcher) and fetcher.url_of(key) == "https://host.org/dir/file.nwb"
     )
-    fetcher, key = fetcher_for_url("https://host.org/assets/123/download/")
+    fetcher, key = _fetcher_and_key("https://host.org/assets/123/download/")
     assert isinstance(fetcher, HTTPFetcher)
     assert fetcher.url_of(key) == "https://host.org/assets/123/download/"
     signed = "https://host.org/f.nwb?X-Sig=abc&Expires=1"
-    fetcher, key = fetcher_for_url(signed)
+    fetcher, key = _fetcher_and_key(signed)
     assert isinstance(fetcher, HTTPFetcher) and fetcher.url_of(key) == signed
     for bad in ("s3://bucket-only", "ftp://host/file", "https://"):
         with pytest.raises(InvalidInputError):
-            fetcher_for_url(bad)
+            remote_object_for_url(bad)
 
 
-def test_fetcher_recipes_rebuild_equivalent_fetchers(tmp_path: Path) -> None:
+def test_fetchers_pickle_to_equivalent_fetchers(tmp_path: Path) -> None:
     settings = TransferSettings(retries=1)
     fetchers: list[Fetcher] = [
         LocalFetcher(tmp_path),
         HTTPFetcher("https://host.org/base", settings=settings),
         S3Fetcher("bucket", region="us-east-1", settings=settings),
         S3Fetcher("bucket", endpoint="http://127.0.0.1:9"),
-        fetcher_for_url("https://host.org/f.nwb?sig=1")[0],
+        remote_object_for_url("https://host.org/f.nwb?sig=1").fetcher,
     ]
     for fetcher in fetchers:
-        factory, args = fetcher_recipe(fetcher)
-        rebuilt = factory(*args)
+        rebuilt = pickle.loads(pickle.dumps(fetcher))
         assert type(rebuilt) is type(fetcher)
         assert rebuilt.describe() == fetcher.describe()
         assert repr(rebuilt) == repr(fetcher)
@@ -221,7 +220,7 @@ def test_fetcher_recipes_rebuild_equivalent_fetchers(tmp_path: Path) -> None:
             assert rebuilt.url_of("k") == fetcher.url_of("k")
 
 
-def test_open_url_reads_over_http(session: SessionTruth, server: RangeServer) -> None:
-    remote = open_url(f"{server.url}/session.nwb", settings=FAST, cache=BIG)
+def test_remote_object_for_url_reads_over_http(session: SessionTruth, server: RangeServer) -> None:
+    remote = remote_object_for_url(f"{server.url}/session.nwb", settings=FAST).open(BIG)
     assert remote.size == session.path.stat().st_size
     assert remote.read(8) == session.path.read_bytes()[:8]

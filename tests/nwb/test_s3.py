@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brainobs.nwb import NwbFile, read_ragged, read_table
+from brainobs.nwb import NwbFile, read_dynamic_table, read_ragged
 from brainobs.nwb.handle import RemoteSource
 from tests.nwb.nwb_files import SessionTruth
 from tests.support.s3 import publish_release
@@ -33,7 +33,7 @@ def test_s3_url_reads_like_the_local_file(s3_session: str, session: SessionTruth
     print(f"bytes-read fraction, S3 default blocks, open + 1 unit / whole file: {fraction:.3f}")
     assert fraction < 0.5  # 2 MiB blocks on a 23 MB file; real files are 100 times larger
     clone = pickle.loads(pickle.dumps(handle))
-    units = read_table(clone, "/units", columns=["quality"], rows=[0, 1])
+    units = read_dynamic_table(clone, "/units", columns=["quality"], rows=[0, 1])
     assert units["quality"].tolist() == session.quality[:2]
     clone.close()
     handle.close()

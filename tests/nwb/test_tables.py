@@ -11,13 +11,13 @@ from brainobs.nwb import (
     ColumnRules,
     NwbFile,
     presentation_table_names,
+    read_dynamic_table,
     read_ids,
     read_intervals,
     read_presentations,
     read_ragged,
     read_region,
     read_region_ids,
-    read_table,
     table_columns,
 )
 from tests.nwb.nwb_files import N_UNITS, WAVEFORM_CHANNELS, WAVEFORM_SAMPLES, SessionTruth
@@ -27,7 +27,7 @@ ELECTRODES = "/general/extracellular_ephys/electrodes"
 
 
 def test_units_table_skips_ragged_columns(any_session: NwbFile, session: SessionTruth) -> None:
-    units = read_table(any_session, UNITS)
+    units = read_dynamic_table(any_session, UNITS)
     assert list(units.columns) == ["quality", "firing_rate", "peak_channel_id"]
     assert units.index.name == "id"
     np.testing.assert_array_equal(units.index, session.unit_ids)
@@ -36,36 +36,36 @@ def test_units_table_skips_ragged_columns(any_session: NwbFile, session: Session
 
 
 def test_rows_columns_and_ids_select(any_session: NwbFile, session: SessionTruth) -> None:
-    picked = read_table(any_session, UNITS, columns=["firing_rate"], rows=[150, 3, 3, -1])
+    picked = read_dynamic_table(any_session, UNITS, columns=["firing_rate"], rows=[150, 3, 3, -1])
     np.testing.assert_array_equal(picked.index, session.unit_ids[[150, 3, 3, 199]])
     assert list(picked.columns) == ["firing_rate"]
-    by_id = read_table(any_session, UNITS, ids=session.unit_ids[[10, 5]])
+    by_id = read_dynamic_table(any_session, UNITS, ids=session.unit_ids[[10, 5]])
     np.testing.assert_array_equal(by_id.index, session.unit_ids[[10, 5]])
-    by_slice = read_table(any_session, UNITS, rows=slice(190, None))
+    by_slice = read_dynamic_table(any_session, UNITS, rows=slice(190, None))
     assert len(by_slice) == 10
     mask = np.zeros(N_UNITS, dtype=bool)
     mask[[1, 2]] = True
     assert (
-        read_table(any_session, UNITS, rows=mask).index.tolist()
+        read_dynamic_table(any_session, UNITS, rows=mask).index.tolist()
         == session.unit_ids[[1, 2]].tolist()
     )
-    assert len(read_table(any_session, UNITS, rows=[])) == 0
+    assert len(read_dynamic_table(any_session, UNITS, rows=[])) == 0
 
 
 def test_bad_selections_say_what_is_wrong(any_session: NwbFile) -> None:
     with pytest.raises(InvalidInputError, match="outside"):
-        read_table(any_session, UNITS, rows=[N_UNITS])
+        read_dynamic_table(any_session, UNITS, rows=[N_UNITS])
     with pytest.raises(InvalidInputError, match="mask"):
-        read_table(any_session, UNITS, rows=np.ones(3, dtype=bool))
+        read_dynamic_table(any_session, UNITS, rows=np.ones(3, dtype=bool))
     with pytest.raises(InvalidInputError, match="not both"):
-        read_table(any_session, UNITS, rows=[1], ids=[950000000])
+        read_dynamic_table(any_session, UNITS, rows=[1], ids=[950000000])
     with pytest.raises(UnknownIdError, match="12345"):
-        read_table(any_session, UNITS, ids=[12345])
+        read_dynamic_table(any_session, UNITS, ids=[12345])
     with pytest.raises(MissingDataError, match="snr"):
-        read_table(any_session, UNITS, columns=["snr", "quality"])
-    assert list(read_table(any_session, UNITS, columns=["snr", "quality"], missing="ignore")) == [
-        "quality"
-    ]
+        read_dynamic_table(any_session, UNITS, columns=["snr", "quality"])
+    assert list(
+        read_dynamic_table(any_session, UNITS, columns=["snr", "quality"], missing="ignore")
+    ) == ["quality"]
 
 
 def test_ragged_spike_times_of_selected_units(any_session: NwbFile, session: SessionTruth) -> None:
@@ -94,18 +94,20 @@ def test_two_dimensional_waveforms(any_session: NwbFile, session: SessionTruth) 
         block = waveforms[session.unit_ids[row]]
         assert block.shape == (WAVEFORM_CHANNELS, WAVEFORM_SAMPLES)
         np.testing.assert_array_equal(block, session.waveforms[row])
-    frame = read_table(any_session, UNITS, columns=["waveform_mean", "spike_times"], rows=[1])
+    frame = read_dynamic_table(
+        any_session, UNITS, columns=["waveform_mean", "spike_times"], rows=[1]
+    )
     np.testing.assert_array_equal(frame["waveform_mean"].iloc[0], session.waveforms[1])
     np.testing.assert_array_equal(frame["spike_times"].iloc[0], session.spike_times[1])
 
 
 def test_non_ragged_column_is_refused_by_read_ragged(any_session: NwbFile) -> None:
-    with pytest.raises(MissingDataError, match="read_table"):
+    with pytest.raises(MissingDataError, match="read_dynamic_table"):
         read_ragged(any_session, UNITS, "quality")
 
 
 def test_electrodes_table_decodes_references(any_session: NwbFile, session: SessionTruth) -> None:
-    electrodes = read_table(any_session, ELECTRODES)
+    electrodes = read_dynamic_table(any_session, ELECTRODES)
     np.testing.assert_array_equal(electrodes.index, session.channel_ids)
     assert electrodes["group"].iloc[0] == "/general/extracellular_ephys/probeA"
     assert electrodes["group"].iloc[-1] == "/general/extracellular_ephys/probeB"
@@ -161,7 +163,7 @@ def test_variant_units(variants: dict) -> None:
     with NwbFile.open(variants["path"]) as nwb:
         assert table_columns(nwb, UNITS)[:2] == ["quality", "cluster_id"]  # bytes colnames
         assert read_ids(nwb, UNITS).dtype == np.int64  # stored as int32
-        units = read_table(nwb, UNITS, rules=ColumnRules(null_int_columns=["cluster_id"]))
+        units = read_dynamic_table(nwb, UNITS, rules=ColumnRules(null_int_columns=["cluster_id"]))
         assert units["quality"].tolist()[:2] == ["good", "noise"]  # fixed-length bytes
         assert units["cluster_id"].isna().tolist() == [i == 3 for i in range(10)]
         assert int(units["cluster_id"].iloc[4]) == 8
@@ -192,7 +194,9 @@ def test_variant_float_booleans_and_null_ints(variants: dict) -> None:
         assert trials["change_image_name"].tolist() == ["im065", "im077", "", "im065"]
         licks = read_ragged(nwb, "/intervals/trials", "lick_times")  # uint16 index
         assert [len(v) for v in licks.values()] == [2, 0, 1, 0]
-        electrodes = read_table(nwb, ELECTRODES, rules=ColumnRules(bool_columns=["valid_data"]))
+        electrodes = read_dynamic_table(
+            nwb, ELECTRODES, rules=ColumnRules(bool_columns=["valid_data"])
+        )
         assert electrodes["valid_data"].tolist() == [True, False, True, True, False, True]
         assert electrodes["group"].tolist()[2:4] == [
             "/general/extracellular_ephys/probeA",

@@ -41,7 +41,7 @@ def test_open_ended_windows(any_session: NwbFile, session: SessionTruth) -> None
 
 
 def test_window_search_reads_little(session: SessionTruth, nwb_root: Path) -> None:
-    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", cache=SMALL_BLOCKS)
+    handle = NwbFile.from_fetcher(LocalFetcher(nwb_root), "session.nwb", block_cache=SMALL_BLOCKS)
     info = timeseries_info(handle, SPEED)
     assert handle.remote is not None
     handle.remote.reset_stats()

@@ -17,7 +17,7 @@ import pytest
 
 from brainobs.report import Report, write_report
 from brainobs.sample import SampleRelease
-from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache
+from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache
 from tests.report.chromium import PageCheck, check_page, devtools, find_chromium
 
 REPO = Path(__file__).resolve().parents[2]

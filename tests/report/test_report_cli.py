@@ -11,9 +11,9 @@ matplotlib.use("Agg")
 from click.testing import CliRunner
 
 from brainobs.cli.report_cmd import report
-from brainobs.cli.tour import _tagged_session
-from brainobs.errors import InvalidInputError
+from brainobs.errors import UnknownIdError
 from brainobs.sample import SampleRelease
+from brainobs.vbn.tour import _tagged_session
 
 
 def _source_args(vbn_release: SampleRelease, cache_dir: Path) -> list[str]:
@@ -54,7 +54,7 @@ def test_unknown_session_id_says_where_to_look(vbn_release: SampleRelease, tmp_p
     args = ["vbn", "42", *_source_args(vbn_release, tmp_path / "c")]
     result = CliRunner().invoke(report, args)
     assert result.exit_code != 0
-    assert isinstance(result.exception, InvalidInputError)
+    assert isinstance(result.exception, UnknownIdError)
     assert "brainobs sessions vbn" in str(result.exception)
 
 
@@ -69,7 +69,7 @@ def test_tour_reports_a_tagged_session() -> None:
 def test_a_behavior_session_id_gets_the_behavior_report(
     vbn_release: SampleRelease, tmp_path: Path
 ) -> None:
-    from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache
+    from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache
 
     cache = VisualBehaviorNeuropixelsProjectCache.from_source(str(vbn_release.root), tmp_path)
     table = cache.get_behavior_session_table()

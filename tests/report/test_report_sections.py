@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brainobs.errors import MissingDataError
+from brainobs.errors import InvalidInputError, MissingDataError
 from brainobs.report import (
     FigureBlock,
     ReportOptions,
@@ -139,15 +139,21 @@ def test_a_new_kind_and_section_extend_reports_without_changing_them():
         table = pd.DataFrame({"n": [1, 2]}, index=pd.Index(["a", "b"], name="k"))
         return [TextBlock("hello <b>"), TableBlock(table), UnavailableBlock("not yet")]
 
-    register_kind("test_kind", sections_for("vbn_ecephys")[:1], ("TestOnlySession",))
+    register_kind("test_kind", sections_for("vbn_ecephys")[:1])
     register_section("test_kind", Section("notes", "Notes", notes), after="metadata")
     register_section("test_kind", Section("first", "First", notes), after=None)
     assert [s.key for s in sections_for("test_kind")] == ["metadata", "notes", "first"]
 
     class TestOnlySession(FakeSession):
-        report_kind = None
+        report_kind = "test_kind"
 
     assert session_kind(TestOnlySession()) == "test_kind"
+
+    class Undeclared:
+        pass
+
+    with pytest.raises(InvalidInputError, match="report_kind"):
+        session_kind(Undeclared())
     page = render_report(TestOnlySession()).html
     assert "hello &lt;b&gt;" in page and "not available: not yet" in page
     assert [s.key for s in sections_for("vbn_ecephys")][:2] == ["metadata", "units"]

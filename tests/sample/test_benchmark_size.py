@@ -13,8 +13,8 @@ import pytest
 
 from brainobs.cli.main import main
 from brainobs.sample import SampleRelease
-from brainobs.sample.design import SIZES, SizeSpec, scaled_size
-from brainobs.sample.release import build_release
+from brainobs.vbn.sample_design import SIZES, SizeSpec, scaled_size
+from brainobs.vbn.sample_release import build_release
 
 SCALE = 0.01
 

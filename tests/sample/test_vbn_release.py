@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brainobs.sample import SampleRelease, write_vbn_release
+from brainobs.sample import SampleRelease
 from brainobs.storage.hashing import blake2b_file
-from brainobs.tables.schemas import VBN_SCHEMAS
+from brainobs.vbn.sample_release import write_vbn_release
+from brainobs.vbn.schemas import VBN_SCHEMAS
 
 REAL_LIST = Path(__file__).parents[1] / "data/real/manifests/vbn_manifest_v0.4.0_file_urls.txt.gz"
 ROOT = "https://visual-behavior-neuropixels-data.s3.us-west-2.amazonaws.com/"

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from brainobs.nwb import CacheOptions
 from brainobs.sample import SampleRelease
-from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from brainobs.storage.remote import BlockCacheOptions
+from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
 from tests.support.s3 import publish_release
 
 #: moto keeps buckets process-wide: this one is the sessions tests' own.
 BUCKET = "vbn-sessions"
 #: Small blocks so that byte counts on the small sample files mean something.
-SMALL_BLOCKS = CacheOptions(block_size=8 << 10, cache_size=32 << 20, max_readahead=256 << 10)
+SMALL_BLOCKS = BlockCacheOptions(block_size=8 << 10, cache_size=32 << 20, max_readahead=256 << 10)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from brainobs.analysis.performance import performance_metrics
 from brainobs.errors import CorruptFileError, UnknownIdError
 from brainobs.sample import SampleRelease
 from brainobs.sessions.behavior import BehaviorSession
-from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
 from tests.sessions.conftest import BUCKET, SMALL_BLOCKS
 
 TRIAL_COLUMNS = [
@@ -139,7 +139,7 @@ def test_local_and_streamed_sessions_are_identical(
 def test_construction_reads_metadata_only(s3_cache: Cache, behavior_only_row: pd.Series) -> None:
     entry = s3_cache.fetch_api.manifest.data_file(int(behavior_only_row["file_id"]))
     session = s3_cache.get_behavior_session(
-        int(behavior_only_row.name), stream=True, remote_cache=SMALL_BLOCKS
+        int(behavior_only_row.name), stream=True, block_cache=SMALL_BLOCKS
     )
     opened = session.nwb_file.bytes_transferred
     assert entry.size is not None and opened < 0.1 * entry.size

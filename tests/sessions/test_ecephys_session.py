@@ -11,8 +11,8 @@ import xarray as xr
 from brainobs.analysis.optotagging import optotagging_responses
 from brainobs.errors import MissingDataError, UnknownIdError
 from brainobs.sample import SampleRelease
-from brainobs.sessions.ecephys import BehaviorEcephysSession
-from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from brainobs.vbn.session import BehaviorEcephysSession
 from tests.sessions.conftest import SMALL_BLOCKS
 
 UNIT_COLUMNS = [
@@ -140,7 +140,7 @@ def test_one_structures_spike_times_read_a_fraction_of_the_file(
     s3_cache: Cache, ecephys_row: pd.Series
 ) -> None:
     session = s3_cache.get_ecephys_session(
-        int(ecephys_row.name), stream=True, remote_cache=SMALL_BLOCKS
+        int(ecephys_row.name), stream=True, block_cache=SMALL_BLOCKS
     )
     size = s3_cache.fetch_api.manifest.data_file(int(ecephys_row["file_id"])).size
     assert size is not None
@@ -163,7 +163,7 @@ def test_lfp_is_lazy_and_reads_only_the_window(
     s3_cache: Cache, ecephys_row: pd.Series, vbn_release: SampleRelease
 ) -> None:
     session = s3_cache.get_ecephys_session(
-        int(ecephys_row.name), stream=True, remote_cache=SMALL_BLOCKS
+        int(ecephys_row.name), stream=True, block_cache=SMALL_BLOCKS
     )
     probe = lfp_probe(session)
     lfp = session.get_lfp(probe)

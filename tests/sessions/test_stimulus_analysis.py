@@ -14,9 +14,9 @@ from brainobs.analysis.decoding import decode_image_identity
 from brainobs.analysis.optotagging import optotagging_responses
 from brainobs.errors import InvalidInputError, UnknownIdError
 from brainobs.sample import SampleRelease
-from brainobs.sessions.ecephys import BehaviorEcephysSession
 from brainobs.sessions.stimulus_analysis import VBN_BOOKKEEPING_COLUMNS, stimulus_epochs
-from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from brainobs.vbn.session import BehaviorEcephysSession
 
 VISUAL_CORTEX = ("VISp", "VISl", "VISal", "VISrl", "VISam", "VISpm")
 

@@ -9,8 +9,8 @@ import pytest
 
 from brainobs.cli.main import main
 from brainobs.sample import SampleRelease
-from brainobs.sessions.vbn_cache import VisualBehaviorNeuropixelsProjectCache as Cache
-from brainobs.tables.schemas import VBN_SCHEMAS
+from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
+from brainobs.vbn.schemas import VBN_SCHEMAS
 from tests.support.s3 import publish_release
 
 TABLES = {

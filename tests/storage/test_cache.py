@@ -17,7 +17,7 @@ from brainobs.errors import (
     OutdatedManifestWarning,
     SourceError,
 )
-from brainobs.storage.cache import DOWNLOADED_DATA, LAST_USED, ReleaseCache
+from brainobs.storage.cache import DOWNLOADED_DATA, LAST_USED, MirrorCache, ReleaseCache
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.http import HTTPFetcher
@@ -141,7 +141,7 @@ def test_local_only_cache_serves_what_was_downloaded(
 
 
 def test_static_cache_reads_in_place(tiny_release: TinyRelease) -> None:
-    static = ReleaseCache(tiny_release.root, PROJECT, static=True)
+    static = MirrorCache(tiny_release.root, PROJECT)
     assert static.manifest.manifest_version == "0.2.0"
     path = static.data_path(1)
     assert path == tiny_release.root / static.manifest.data_files["1"].key

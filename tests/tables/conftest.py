@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brainobs.tables import VBN_SCHEMAS
+from brainobs.vbn.schemas import VBN_SCHEMAS
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 

@@ -12,7 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import brainobs.tables.cache as cache_module
-from brainobs.tables import VBN_SCHEMAS, VBO_SCHEMAS, cache_path, load_table_cached, read_table
+from brainobs.tables import cache_path, load_table_cached, read_table
+from brainobs.vbn.schemas import VBN_SCHEMAS
+from brainobs.vbo.schemas import VBO_SCHEMAS
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from brainobs.errors import InvalidInputError
-from brainobs.tables import VBN_SCHEMAS, VBO_SCHEMAS, TableSchema, read_table, to_release_frame
+from brainobs.tables import TableSchema, read_table, to_release_frame
+from brainobs.vbn.schemas import VBN_SCHEMAS
+from brainobs.vbo.schemas import VBO_SCHEMAS
 
 CASES = [
     ("vbn_tables/vbn_behavior_sessions_mouse533537.csv", VBN_SCHEMAS["behavior_sessions"]),

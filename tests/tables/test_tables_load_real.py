@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from brainobs.tables import VBN_SCHEMAS, VBO_SCHEMAS, read_table
+from brainobs.tables import read_table
+from brainobs.vbn.schemas import VBN_SCHEMAS
+from brainobs.vbo.schemas import VBO_SCHEMAS
 
 UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 

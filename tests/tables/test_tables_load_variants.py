@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brainobs.errors import InvalidInputError
-from brainobs.tables import VBN_SCHEMAS, ColumnSpec, TableSchema, read_table
+from brainobs.tables import ColumnSpec, TableSchema, read_table
+from brainobs.vbn.schemas import VBN_SCHEMAS
 
 UNITS = VBN_SCHEMAS["units"]
 SESSIONS = VBN_SCHEMAS["ecephys_sessions"]

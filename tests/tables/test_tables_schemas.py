@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from brainobs.tables import VBN_SCHEMAS, VBO_SCHEMAS, ColumnSpec, TableSchema
+from brainobs.tables import ColumnSpec, TableSchema
 from brainobs.tables.schemas import DTYPES
+from brainobs.vbn.schemas import VBN_SCHEMAS
+from brainobs.vbo.schemas import VBO_SCHEMAS
 
 VBN_REAL = Path(__file__).resolve().parents[1] / "data" / "real" / "vbn_tables"
 

@@ -175,10 +175,23 @@ def training_history(
         **metrics_options,
     }
     rows = [_history_row(session, metadata_columns, options) for session in sessions]
+    return history_table(rows, metadata_columns)
+
+
+def history_table(
+    rows: Sequence[Mapping[str, Any]],
+    metadata_columns: Sequence[str] = ("session_type", "date_of_acquisition"),
+) -> pd.DataFrame:
+    """Return per-session rows (id, metadata, metrics) as a training history.
+
+    The table is indexed by ``behavior_session_id``, sorted by ``date_of_acquisition``
+    (parsed to UTC), with a ``stage`` column derived from ``session_type`` and the
+    :func:`performance_metrics` keys as columns.
+    """
     columns = ["behavior_session_id", *metadata_columns, "stage", *METRIC_ORDER]
     if not rows:
         return pd.DataFrame(columns=columns).set_index("behavior_session_id")
-    history = pd.DataFrame(rows)
+    history = pd.DataFrame(list(rows))
     if "session_type" in history.columns:
         history["stage"] = [session_stage(value) for value in history["session_type"]]
     if "date_of_acquisition" in history.columns:

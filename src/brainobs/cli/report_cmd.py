@@ -44,12 +44,13 @@ def report(
     source: str | None,
     endpoint: str | None,
 ) -> None:
-    """Write the HTML report of SESSION_ID in RELEASE (vbn) and print where it is.
+    """Write the HTML report of SESSION_ID in RELEASE and print where it is.
 
-    The page is self-contained (figures embedded, no network needed to view it): metadata,
-    units per area and their quality, responses to image changes and omissions by area,
-    optotagged units, running, pupil and licks, task performance, LFP and CSD. A part the
-    session's files lack is shown as "not available" with the reason.
+    The page is self-contained (figures embedded, no network needed to view it), with the
+    sections of the session's kind (for a VBN ecephys session: metadata, units per area and
+    their quality, responses to image changes and omissions by area, optotagged units,
+    running, pupil and licks, task performance, LFP and CSD). A part the session's files
+    lack is shown as "not available" with the reason.
 
     \b
     Examples:
@@ -62,26 +63,9 @@ def report(
 
     cache = open_project(release, cache_dir, source, endpoint, sample)
     click.echo(f"opening session {session_id} ...", err=True)
-    session = open_session(cache, session_id, stream)
+    session = cache.get_session(session_id, stream=stream)
     written = write_session_report(session, out_dir, probe_id=probe_id, strict=strict)
     click.echo(str(written))
-
-
-def open_session(cache: Any, session_id: int, stream: bool) -> Any:
-    """Return the ecephys session ``session_id`` of ``cache``, else its behavior session."""
-    from brainobs.errors import InvalidInputError
-
-    kwargs = {"stream": True} if stream else {}
-    sessions = cache.get_ecephys_session_table(filter_abnormalities=False)
-    if session_id in sessions.index:
-        return cache.get_ecephys_session(session_id, **kwargs)
-    behavior = cache.get_behavior_session_table()
-    if session_id in behavior.index:
-        return cache.get_behavior_session(session_id, **kwargs)
-    raise InvalidInputError(
-        f"{session_id} is neither an ecephys nor a behavior session id of this release; "
-        "list them with: brainobs sessions vbn"
-    )
 
 
 def write_session_report(

@@ -6,6 +6,8 @@ import time
 
 import click
 
+from brainobs.releases import RELEASES
+
 
 @click.group(name="sample")
 def sample() -> None:
@@ -17,33 +19,39 @@ def sample() -> None:
     """
 
 
-@sample.command(name="vbn")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder standing for the bucket root.")  # fmt: skip
-@click.option("--size", type=click.Choice(["default", "benchmark"]), default="default",
-              show_default=True,
-              help="default: seconds, tens of MB; benchmark: one 1 h session.")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
-@click.option("--overwrite", is_flag=True, help="Rewrite even if the release is already there.")
-def vbn(out_dir: str, size: str, seed: int, overwrite: bool) -> None:
-    """Write a Visual Behavior Neuropixels sample release into OUT.
+def _sample_command(name: str, title: str) -> click.Command:
+    """Return the ``brainobs sample <name>`` command of one release."""
 
-    OUT stands for the bucket root: serve it with `--source OUT` to any command.
-    Ground truth (tagged units, preferred images, engagement) goes to OUT/_ground_truth/.
+    @click.command(name=name)
+    @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+                  help="Folder standing for the bucket root.")  # fmt: skip
+    @click.option("--size", type=click.Choice(["default", "benchmark"]), default="default",
+                  show_default=True,
+                  help="default: seconds, small; benchmark: a real-size session.")  # fmt: skip
+    @click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
+    @click.option("--overwrite", is_flag=True, help="Rewrite even if the release is already there.")
+    def write(out_dir: str, size: str, seed: int, overwrite: bool) -> None:
+        from brainobs.sample import write_release
 
-    \b
-    Examples:
-      brainobs sample vbn --out ~/vbn-sample
-      brainobs sample vbn --out /data/vbn-bench --size benchmark
-      brainobs sessions vbn --source ~/vbn-sample
-    """
-    from brainobs.sample import write_vbn_release
+        start = time.perf_counter()
+        written = write_release(name, out_dir, size=size, seed=seed, overwrite=overwrite)
+        click.echo(
+            f"{title} sample release ({size}, seed {seed}) in {written.root} "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
 
-    start = time.perf_counter()
-    release = write_vbn_release(out_dir, size=size, seed=seed, overwrite=overwrite)
-    manifest = release.manifest
-    click.echo(
-        f"VBN sample release ({size}, seed {seed}) in {release.root}: "
-        f"{len(manifest.data_files)} NWB files, manifest {release.manifest_path.name} "
-        f"({time.perf_counter() - start:.1f} s)"
+    write.help = (
+        f"Write a {title} sample release into OUT.\n\n"
+        "OUT stands for the bucket root: serve it with `--source OUT` to any command. Ground "
+        "truth (what the simulation put in: tuning, tagged units, engagement...) goes to "
+        "OUT/_ground_truth/.\n\n"
+        f"\b\nExamples:\n  brainobs sample {name} --out ~/{name}-sample\n"
+        f"  brainobs sample {name} --out /data/{name}-bench --size benchmark\n"
+        f"  brainobs sessions {name} --source ~/{name}-sample"
     )
+    return write
+
+
+for _release in RELEASES.values():
+    if _release.sample_writer is not None:
+        sample.add_command(_sample_command(_release.name, _release.title))

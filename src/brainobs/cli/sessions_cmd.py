@@ -42,7 +42,7 @@ def sessions(
     source: str | None,
     endpoint: str | None,
 ) -> None:
-    """Print the session table of RELEASE (vbn).
+    """Print the session table of RELEASE (vbn: the ecephys sessions).
 
     \b
     Examples:
@@ -53,7 +53,7 @@ def sessions(
     from brainobs.tables.filters import filter_expression
 
     cache = open_project(release, cache_dir, source, endpoint, sample)
-    table = cache.get_ecephys_session_table(filter_abnormalities=not include_abnormal)
+    table = cache.session_table(include_abnormal=include_abnormal)
     if expression:
         table = filter_expression(table, expression)
     write_or_print(table, output)

@@ -14,13 +14,12 @@ from brainobs.nwb.intervals import (
 )
 from brainobs.nwb.lazy_array import H5BackendArray, lazy_dataarray, lazy_timeseries
 from brainobs.nwb.normalize import ColumnRules
-from brainobs.nwb.remote import BlockCache, CacheOptions, RemoteFile, fetcher_for_url, open_url
 from brainobs.nwb.tables import (
+    read_dynamic_table,
     read_ids,
     read_ragged,
     read_region,
     read_region_ids,
-    read_table,
     table_columns,
 )
 from brainobs.nwb.timeseries import (
@@ -31,18 +30,14 @@ from brainobs.nwb.timeseries import (
 )
 
 __all__ = [
-    "BlockCache",
-    "CacheOptions",
     "ColumnRules",
     "H5BackendArray",
     "NwbFile",
-    "RemoteFile",
     "TimeSeriesInfo",
-    "fetcher_for_url",
     "lazy_dataarray",
     "lazy_timeseries",
-    "open_url",
     "presentation_table_names",
+    "read_dynamic_table",
     "read_fields",
     "read_ids",
     "read_intervals",
@@ -50,7 +45,6 @@ __all__ = [
     "read_ragged",
     "read_region",
     "read_region_ids",
-    "read_table",
     "read_timeseries",
     "read_timestamps",
     "table_columns",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,14 +25,9 @@ from brainobs.errors import (
     MissingDataError,
 )
 from brainobs.nwb.decode import decode_value
-from brainobs.nwb.remote import (
-    CacheOptions,
-    RemoteFile,
-    fetcher_for_url,
-    fetcher_recipe,
-    is_url,
-)
 from brainobs.storage.fetchers import Fetcher
+from brainobs.storage.remote import BlockCacheOptions, RemoteFile, RemoteObject
+from brainobs.storage.sources import is_url, remote_object_for_url
 
 #: HDF5's chunk cache for remote files. Chunks larger than this are not cached whole, so an
 #: uncompressed chunk is read only where it is selected (h5py's default, 8 MiB, would pull
@@ -67,23 +62,18 @@ class LocalSource:
 
 @dataclass(frozen=True)
 class RemoteSource:
-    """An NWB file read by byte ranges from a fetcher; holds the recipe of the fetcher."""
+    """An NWB file read by byte ranges from a remote object (fetchers pickle themselves)."""
 
-    factory: Callable[..., Fetcher]
-    args: tuple[Any, ...]
-    key: str
-    version_id: str | None = None
-    size: int | None = None
-    cache: CacheOptions = field(default_factory=CacheOptions)
+    remote: RemoteObject
+    block_cache: BlockCacheOptions = field(default_factory=BlockCacheOptions)
 
     def describe(self) -> str:
         """Return the key and the source, for messages."""
-        return f"{self.key} ({self.factory(*self.args).describe()})"
+        return self.remote.describe()
 
     def open(self) -> tuple[h5py.File, RemoteFile | None]:
         """Return the open h5py file and the remote file object under it."""
-        fetcher = self.factory(*self.args)
-        remote = RemoteFile(fetcher, self.key, self.version_id, size=self.size, cache=self.cache)
+        remote = self.remote.open(self.block_cache)
         try:
             return h5py.File(remote, "r", rdcc_nbytes=REMOTE_CHUNK_CACHE), remote
         except BaseException as exc:
@@ -117,17 +107,17 @@ class NwbFile:
         endpoint: str | None = None,
         settings: TransferSettings | None = None,
         size: int | None = None,
-        cache: CacheOptions | None = None,
+        block_cache: BlockCacheOptions | None = None,
     ) -> NwbFile:
         """Return a handle on a local path or an ``s3://bucket/key`` / ``http(s)://`` URL.
 
         ``endpoint`` redirects ``s3://`` to a mirror; ``size`` (when known) saves a request;
-        ``cache`` tunes the block cache of remote reads.
+        ``block_cache`` tunes the block cache of remote reads.
         """
         text = os.fspath(location)
         if is_url(text):
-            fetcher, key = fetcher_for_url(text, endpoint=endpoint, settings=settings)
-            return cls.from_fetcher(fetcher, key, size=size, cache=cache)
+            remote = remote_object_for_url(text, endpoint=endpoint, settings=settings, size=size)
+            return cls.from_remote(remote, block_cache=block_cache)
         if text.startswith("file://"):
             text = text[len("file://") :]
         return cls(LocalSource(Path(text).expanduser()))
@@ -139,11 +129,28 @@ class NwbFile:
         key: str,
         version_id: str | None = None,
         size: int | None = None,
-        cache: CacheOptions | None = None,
+        block_cache: BlockCacheOptions | None = None,
     ) -> NwbFile:
         """Return a handle that reads object ``key`` of ``fetcher`` by byte ranges."""
-        factory, args = fetcher_recipe(fetcher)
-        return cls(RemoteSource(factory, args, key, version_id, size, cache or CacheOptions()))
+        return cls.from_remote(
+            RemoteObject(fetcher, key, version_id, size), block_cache=block_cache
+        )
+
+    @classmethod
+    def from_remote(
+        cls, remote: RemoteObject, block_cache: BlockCacheOptions | None = None
+    ) -> NwbFile:
+        """Return a handle reading ``remote`` by byte ranges (``block_cache`` tunes blocks)."""
+        return cls(RemoteSource(remote, block_cache or BlockCacheOptions()))
+
+    @classmethod
+    def from_local_or_remote(
+        cls, location: Path | RemoteObject, block_cache: BlockCacheOptions | None = None
+    ) -> NwbFile:
+        """Return a handle on a verified local copy or on a remote object read by ranges."""
+        if isinstance(location, RemoteObject):
+            return cls.from_remote(location, block_cache=block_cache)
+        return cls(LocalSource(Path(location)))
 
     def __repr__(self) -> str:
         state = "open" if self._h5 is not None else "closed"

@@ -14,7 +14,7 @@ from brainobs.errors import MissingDataError
 from brainobs.nwb.handle import NwbFile
 from brainobs.nwb.normalize import ColumnRules, normalize_frame
 from brainobs.nwb.selection import Rows
-from brainobs.nwb.tables import read_table, table_columns
+from brainobs.nwb.tables import read_dynamic_table, table_columns
 
 PRESENTATIONS_SUFFIX = "_presentations"
 
@@ -42,7 +42,7 @@ def read_intervals(
         raise MissingDataError(
             f"{file.name} has no intervals table {path}; it has {file.keys('/intervals')}."
         )
-    return read_table(file, path, columns, rows, rules=rules, missing=missing)
+    return read_dynamic_table(file, path, columns, rows, rules=rules, missing=missing)
 
 
 def presentation_table_names(file: NwbFile) -> list[str]:

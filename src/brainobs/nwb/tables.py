@@ -86,7 +86,7 @@ def _rows_of_ids(file: NwbFile, table: str, ids: Iterable[int], rows: Rows) -> n
     return positions_of_ids(file, table, ids)
 
 
-def read_table(
+def read_dynamic_table(
     file: NwbFile,
     table: str,
     columns: Sequence[str] | None = None,
@@ -174,7 +174,7 @@ def read_ragged(
     if not is_ragged(file, table, column):
         raise MissingDataError(
             f"{table}/{column} in {file.name} is not a ragged column (no {column}_index); "
-            "read it with read_table."
+            "read it with read_dynamic_table."
         )
     if ids is not None:
         rows = _rows_of_ids(file, table, ids, rows)

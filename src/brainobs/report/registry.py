@@ -1,9 +1,10 @@
-"""Which sections a report has, per kind of session; later releases add kinds and sections.
+"""Which sections a report has, per kind of session.
 
-A kind is a name (``"vbn_ecephys"``, ``"vbn_behavior"``) with an ordered list of sections.
-Visual Coding sessions or 2-photon experiments get their report by registering a kind and
-its sections (``register_kind``), or a new section in an existing kind (``register_section``);
-nothing in the renderer changes.
+A session class declares its report kind (``report_kind``, a class attribute). Kinds shared by
+several releases are defined here (``"behavior"``: any change-detection behavior session); a
+release's own kinds (``"vbn_ecephys"``...) are named in its declaration in
+:mod:`brainobs.releases` and loaded from its home on first use. Code outside brainobs can add a
+kind (:func:`register_kind`) or a section (:func:`register_section`) without changing either.
 """
 
 from __future__ import annotations
@@ -11,55 +12,47 @@ from __future__ import annotations
 from typing import Any
 
 from brainobs.errors import InvalidInputError
+from brainobs.releases import RELEASES
 from brainobs.report.section import Section
 from brainobs.report.sections_behavior import BEHAVIOR_AROUND_CHANGES, TASK_PERFORMANCE
-from brainobs.report.sections_lfp import LFP_CSD
-from brainobs.report.sections_spikes import CHANGE_RESPONSES, OMISSION_RESPONSES, OPTOTAGGING
-from brainobs.report.sections_units import METADATA, QUALITY_METRICS, UNITS_BY_AREA
+from brainobs.report.sections_units import METADATA
 
 __all__ = ["register_kind", "register_section", "section_kinds", "sections_for", "session_kind"]
 
-_SECTIONS: dict[str, list[Section]] = {
-    "vbn_ecephys": [
-        METADATA,
-        UNITS_BY_AREA,
-        QUALITY_METRICS,
-        CHANGE_RESPONSES,
-        OMISSION_RESPONSES,
-        OPTOTAGGING,
-        BEHAVIOR_AROUND_CHANGES,
-        TASK_PERFORMANCE,
-        LFP_CSD,
-    ],
-    "vbn_behavior": [METADATA, BEHAVIOR_AROUND_CHANGES, TASK_PERFORMANCE],
+#: Kinds every release with change-detection behavior shares.
+SHARED_KINDS: dict[str, tuple[Section, ...]] = {
+    "behavior": (METADATA, BEHAVIOR_AROUND_CHANGES, TASK_PERFORMANCE),
 }
 
-# Session class name -> report kind; the first match along the class's MRO wins.
-_KIND_OF_CLASS: dict[str, str] = {
-    "BehaviorEcephysSession": "vbn_ecephys",
-    "BehaviorSession": "vbn_behavior",
-}
+# Kinds and sections added at run time by code outside brainobs.
+_ADDED: dict[str, list[Section]] = {}
+
+
+def _declared_kinds() -> dict[str, str]:
+    """Return kind -> ``"module:attribute"`` of its sections, from every release declaration."""
+    return {kind: target for r in RELEASES.values() for kind, target in r.report_kinds.items()}
 
 
 def section_kinds() -> list[str]:
     """Return the names of the report kinds."""
-    return list(_SECTIONS)
+    return list(dict.fromkeys([*SHARED_KINDS, *_declared_kinds(), *_ADDED]))
 
 
 def sections_for(kind: str) -> list[Section]:
     """Return the sections of a report of ``kind``, in page order."""
-    if kind not in _SECTIONS:
-        raise InvalidInputError(f"no report kind {kind!r}; the kinds are {section_kinds()}")
-    return list(_SECTIONS[kind])
+    if kind in _ADDED:
+        return list(_ADDED[kind])
+    if kind in SHARED_KINDS:
+        return list(SHARED_KINDS[kind])
+    for release in RELEASES.values():
+        if kind in release.report_kinds:
+            return list(release.load(release.report_kinds[kind]))
+    raise InvalidInputError(f"no report kind {kind!r}; the kinds are {section_kinds()}")
 
 
-def register_kind(
-    kind: str, sections: list[Section], session_class_names: tuple[str, ...] = ()
-) -> None:
-    """Add (or replace) a report kind and the session classes whose report it is."""
-    _SECTIONS[kind] = list(sections)
-    for name in session_class_names:
-        _KIND_OF_CLASS[name] = kind
+def register_kind(kind: str, sections: list[Section]) -> None:
+    """Add (or replace) a report kind; session classes name it in their ``report_kind``."""
+    _ADDED[kind] = list(sections)
 
 
 def register_section(kind: str, section: Section, after: str | None = None) -> None:
@@ -67,7 +60,7 @@ def register_section(kind: str, section: Section, after: str | None = None) -> N
 
     A section with the same key is replaced in place.
     """
-    sections = _SECTIONS.setdefault(kind, [])
+    sections = _ADDED.setdefault(kind, sections_for(kind) if kind in section_kinds() else [])
     keys = [s.key for s in sections]
     if section.key in keys:
         sections[keys.index(section.key)] = section
@@ -81,17 +74,11 @@ def register_section(kind: str, section: Section, after: str | None = None) -> N
 
 
 def session_kind(session: Any) -> str:
-    """Return the report kind of ``session``: its ``report_kind``, else by class name."""
+    """Return the report kind ``session``'s class declares (its ``report_kind``)."""
     declared = getattr(type(session), "report_kind", None)
     if isinstance(declared, str):
         return declared
-    for cls in type(session).__mro__:
-        if cls.__name__ in _KIND_OF_CLASS:
-            return _KIND_OF_CLASS[cls.__name__]
-    if hasattr(session, "get_units"):
-        return "vbn_ecephys"
-    if hasattr(session, "trials"):
-        return "vbn_behavior"
     raise InvalidInputError(
-        f"no report kind for a {type(session).__name__}; pass kind= (one of {section_kinds()})"
+        f"a {type(session).__name__} declares no report kind; give its class a `report_kind` "
+        f"(one of {section_kinds()}) or pass kind= to write_report"
     )

@@ -1,13 +1,17 @@
 """Simulated sample releases of the Allen Brain Observatory datasets.
 
-``write_vbn_release(out_dir)`` writes a small Visual Behavior Neuropixels release in exactly
-the layout of the S3 bucket (metadata CSVs, NWB files with the released HDF5 paths, types and
-extension namespaces, and a manifest with BLAKE2b hashes and sizes), plus the simulation's
-ground truth in ``<out_dir>/_ground_truth/visual-behavior-neuropixels/``. Every code path that
-serves real data can serve it: point a cache at ``out_dir`` as if it were the bucket.
+``write_release("vbn", out_dir)`` writes a small release in exactly the layout of its S3
+bucket (metadata CSVs, NWB files with the released HDF5 paths, types and extension namespaces,
+and a manifest with BLAKE2b hashes and sizes), plus the simulation's ground truth in
+``<out_dir>/_ground_truth/<project>/``. Every code path that serves real data can serve it:
+point a cache at ``out_dir`` as if it were the bucket.
 
-The simulation is deterministic: the same ``size`` and ``seed`` give byte-identical files.
-Writing the NWB files needs pynwb (``pip install brainobs[sample]``).
+This package holds what the releases' simulators share (mice and behavior plans, the
+change-detection task, units, spikes, LFP, running and eye tracking, NWB writing); each
+release's own writer lives in its home (``brainobs.vbn.sample_release``...) and is found
+through :mod:`brainobs.releases`. The simulation is deterministic: the same ``size`` and
+``seed`` give byte-identical files. Writing the NWB files needs pynwb
+(``pip install brainobs[sample]``).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from brainobs.errors import InvalidInputError
-from brainobs.storage.manifest import Manifest
+from brainobs.errors import InvalidInputError, ManifestNotFoundError
+from brainobs.releases import get_release
+from brainobs.storage.manifest import Manifest, sort_manifest_names
 
-__all__ = ["SIZES", "SampleRelease", "write_vbn_release"]
+__all__ = ["SIZES", "SampleRelease", "write_release"]
 
 SIZES = ("default", "benchmark")
 
@@ -34,20 +39,21 @@ class SampleRelease:
     root: Path
     size: str
     seed: int
+    project_name: str = "visual-behavior-neuropixels"
 
     @property
     def project_dir(self) -> Path:
         """Return the folder standing for the bucket's project prefix."""
-        return self.root / "visual-behavior-neuropixels"
+        return self.root / self.project_name
 
     @property
     def manifest_path(self) -> Path:
-        """Return the path of the release manifest."""
-        return (
-            self.project_dir
-            / "manifests"
-            / "visual-behavior-neuropixels_project_manifest_v0.5.0.json"
-        )
+        """Return the path of the newest release manifest."""
+        folder = self.project_dir / "manifests"
+        names = sort_manifest_names(p.name for p in folder.glob("*.json"))
+        if not names:
+            raise ManifestNotFoundError(f"{folder} holds no manifest; write the sample first.")
+        return folder / names[-1]
 
     @property
     def manifest(self) -> Manifest:
@@ -57,7 +63,7 @@ class SampleRelease:
     @property
     def ground_truth_dir(self) -> Path:
         """Return the folder of the simulation's ground truth (outside the project prefix)."""
-        return self.root / "_ground_truth" / "visual-behavior-neuropixels"
+        return self.root / "_ground_truth" / self.project_name
 
     def path_of(self, key: str) -> Path:
         """Return the local path of bucket key ``key`` (``visual-behavior-neuropixels/...``)."""
@@ -88,41 +94,35 @@ class SampleRelease:
         try:
             info = self.info()
             manifest = self.manifest
-        except (OSError, ValueError):
+        except (OSError, ValueError, ManifestNotFoundError):
             return False
         if (info.get("size"), info.get("seed")) != (self.size, self.seed):
             return False
         return all(self.path_of(e.key).is_file() for e in manifest.entries().values())
 
 
-def write_vbn_release(
-    out_dir: str | Path, size: str = "default", seed: int = 0, *, overwrite: bool = False
+def write_release(
+    name: str, out_dir: str | Path, size: str = "default", seed: int = 0, *, overwrite: bool = False
 ) -> SampleRelease:
-    """Return the VBN sample release in ``out_dir``, writing it first unless already there.
+    """Return the sample of release ``name`` in ``out_dir``, written first unless already there.
 
-    ``size="default"`` (~65 MB, ~20 s) writes 3 mice (wild type, Sst-IRES-Cre;Ai32,
-    Vip-IRES-Cre;Ai32), each with eight behavior-only training sessions and two ecephys sessions
-    (familiar image set G, novel set H) of ~200 units on 6 probes with LFP on 2 probes. Large
-    arrays are chunked and gzip-compressed; signals are rounded to binary steps near their
-    instruments' resolution so that they compress (:mod:`brainobs.sample.quantize`).
-
-    ``size="benchmark"`` (~2.4 GB, about two minutes) writes one realistic session file
-    (~2,000 units on 6 probes, ~10^8 spikes, ~1 h, large arrays contiguous and uncompressed as
-    in the released files) and metadata tables of release size: 153 ecephys sessions and
-    319,013 units, the other 152 sessions listed without files (``file_id`` -999, see
-    :mod:`brainobs.sample.metadata_only`). Memory stays near 1 GB.
-
-    The write is atomic: files appear only when complete.
+    ``size`` is ``"default"`` (seconds, tens of MB) or ``"benchmark"`` (one real-size session);
+    each release's writer documents what its sizes hold.
     """
     if size not in SIZES:
         raise InvalidInputError(f"size must be one of {SIZES}, not {size!r}")
-    release = SampleRelease(Path(out_dir), size, int(seed))
-    if overwrite or not release.is_complete():
-        from brainobs.sample.release import build_release
+    writer = get_release(name).load_sample_writer()
+    return writer(out_dir, size=size, seed=seed, overwrite=overwrite)
 
-        with warnings.catch_warnings():
-            # The released files name the probes' manufacturer on the Device, as written
-            # here; today's pynwb prefers a DeviceModel and says so once per probe.
-            warnings.filterwarnings("ignore", "The 'manufacturer' field is deprecated")
-            build_release(release.root, size, int(seed))
-    return release
+
+def __getattr__(name: str) -> object:
+    """Forward names that moved to a release's home (brainobs <= 0.1 exported them here)."""
+    if name == "write_vbn_release":
+        warnings.warn(
+            "brainobs.sample.write_vbn_release moved: use "
+            "brainobs.sample.write_release('vbn', ...).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return get_release("vbn").load_sample_writer()
+    raise AttributeError(f"module 'brainobs.sample' has no attribute {name!r}")

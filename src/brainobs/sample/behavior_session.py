@@ -8,12 +8,6 @@ from typing import Any
 import numpy as np
 
 from brainobs.sample.behavior import FLASH_FRAMES, TaskSimulation, simulate_task
-from brainobs.sample.design import (
-    IMAGE_SET_STIMULUS,
-    IMAGE_SETS,
-    TEMPLATE_DATE,
-    BehaviorSessionPlan,
-)
 from brainobs.sample.nwb_behavior import (
     BehaviorContent,
     add_behavior,
@@ -22,6 +16,12 @@ from brainobs.sample.nwb_behavior import (
     template_images,
 )
 from brainobs.sample.nwbio import deterministic_object_ids, write_nwb
+from brainobs.sample.plans import (
+    IMAGE_SET_STIMULUS,
+    IMAGE_SETS,
+    TEMPLATE_DATE,
+    BehaviorSessionPlan,
+)
 from brainobs.sample.running_eye import simulate_running
 from brainobs.sample.task_tables import TaskTables, frame_times, reward_volume, task_tables
 

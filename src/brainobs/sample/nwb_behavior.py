@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from brainobs.sample.design import BehaviorSessionPlan
 from brainobs.sample.nwb_tables import interval_table, presentation_tables
 from brainobs.sample.nwbext import extension_class
 from brainobs.sample.nwbio import compressed
+from brainobs.sample.plans import BehaviorSessionPlan
 from brainobs.sample.running_eye import Running
 from brainobs.sample.task_tables import TaskTables
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from brainobs.config import TransferSettings
 from brainobs.errors import InvalidInputError
-from brainobs.nwb import CacheOptions, NwbFile
+from brainobs.nwb import NwbFile
 from brainobs.sessions import behavior_tables as tables
 from brainobs.sessions.eye_tracking import read_eye_tracking, read_rig_geometry
 from brainobs.sessions.presentations import read_stimulus_presentations
+from brainobs.storage.remote import BlockCacheOptions
 
 PathOrUrl = str | os.PathLike[str]
 
@@ -53,6 +54,9 @@ class BehaviorSession:
     property is read on first access and cached; :meth:`close` releases the file handle.
     """
 
+    #: The report this session gets (:mod:`brainobs.report`).
+    report_kind: ClassVar[str] = "behavior"
+
     def __init__(
         self,
         file: NwbFile,
@@ -73,7 +77,7 @@ class BehaviorSession:
         *,
         endpoint: str | None = None,
         settings: TransferSettings | None = None,
-        cache: CacheOptions | None = None,
+        block_cache: BlockCacheOptions | None = None,
         **kwargs: Any,
     ) -> Any:
         """Return the session in a local NWB file or at an ``s3://`` / ``https://`` URL.
@@ -82,7 +86,7 @@ class BehaviorSession:
         ``s3://`` to a mirror and ``cache`` tunes the block cache of remote reads. Other
         keywords are the reference's (``eye_tracking_z_threshold``, ...).
         """
-        file = NwbFile.open(nwb_path, endpoint=endpoint, settings=settings, cache=cache)
+        file = NwbFile.open(nwb_path, endpoint=endpoint, settings=settings, block_cache=block_cache)
         return cls(file, **kwargs)
 
     def __repr__(self) -> str:

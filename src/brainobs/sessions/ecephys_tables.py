@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from brainobs.errors import MissingDataError
-from brainobs.nwb import NwbFile, read_ids, read_ragged, read_table, table_columns
+from brainobs.nwb import NwbFile, read_dynamic_table, read_ids, read_ragged, table_columns
 
 ECEPHYS_PATH = "/general/extracellular_ephys"
 ELECTRODES_PATH = f"{ECEPHYS_PATH}/electrodes"
@@ -84,7 +84,7 @@ def read_probes(file: NwbFile) -> pd.DataFrame:
 
 def read_channels(file: NwbFile) -> pd.DataFrame:
     """Return every channel indexed by ``id`` (probes in file order), with ``valid_data``."""
-    electrodes = read_table(file, ELECTRODES_PATH, CHANNEL_COLUMNS, missing="ignore")
+    electrodes = read_dynamic_table(file, ELECTRODES_PATH, CHANNEL_COLUMNS, missing="ignore")
     if ("probe_channel_number" in electrodes) == ("local_index" in electrodes):
         raise MissingDataError(
             f"{ELECTRODES_PATH} of {file.name} must have exactly one of probe_channel_number "
@@ -119,7 +119,7 @@ def _in_probe_order(
 
 def read_channel_columns(file: NwbFile, columns: Iterable[str]) -> pd.DataFrame:
     """Return some columns of the electrodes table indexed by channel id (file order)."""
-    return read_table(file, ELECTRODES_PATH, list(columns))
+    return read_dynamic_table(file, ELECTRODES_PATH, list(columns))
 
 
 def read_units(file: NwbFile, probe_of_channel: pd.Series, probe_order: pd.Index) -> pd.DataFrame:
@@ -128,7 +128,7 @@ def read_units(file: NwbFile, probe_of_channel: pd.Series, probe_order: pd.Index
     ``probe_of_channel`` maps channel ids to probe ids (the units' peak channels give their
     probes).
     """
-    units = read_table(file, UNITS_PATH)
+    units = read_dynamic_table(file, UNITS_PATH)
     units = units[sorted(units.columns)]
     probe_ids = probe_of_channel.reindex(units["peak_channel_id"].to_numpy())
     probe_ids.index = units.index
@@ -160,6 +160,6 @@ def read_optotagging(file: NwbFile) -> pd.DataFrame:
             "session files have one."
         )
     columns = [c for c in table_columns(file, OPTOTAGGING_PATH) if c not in ("tags", "timeseries")]
-    table = read_table(file, OPTOTAGGING_PATH, columns)
+    table = read_dynamic_table(file, OPTOTAGGING_PATH, columns)
     table.index = table.index.astype(np.int64)
     return table

@@ -9,26 +9,30 @@ table cache, lazily: nothing is downloaded or parsed until a table is asked for.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
 from brainobs import config
-from brainobs.errors import InvalidInputError
+from brainobs.nwb import NwbFile
 from brainobs.releases import Release
-from brainobs.storage.cache import ReleaseCache
+from brainobs.storage.cache import MirrorCache, ReleaseCache
+from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.local import LocalFetcher
 from brainobs.storage.manifest import Manifest
+from brainobs.storage.remote import BlockCacheOptions
 from brainobs.storage.s3 import S3Fetcher
 from brainobs.storage.sources import make_fetcher
 from brainobs.tables.cache import load_table_cached
 from brainobs.tables.schemas import TableSchema
 
 PathLike = str | os.PathLike[str]
+CacheT = TypeVar("CacheT", bound="ProjectCache")
 
 
-class ProjectCache:
+class ProjectCache(ABC):
     """Access to one release: manifests, metadata tables and files, cached locally."""
 
     RELEASE: ClassVar[Release]
@@ -44,12 +48,12 @@ class ProjectCache:
     # --- constructors (reference names) ------------------------------------------------------
     @classmethod
     def from_s3_cache(
-        cls,
+        cls: type[CacheT],
         cache_dir: PathLike | None = None,
         bucket_name_override: str | None = None,
         endpoint: str | None = None,
         show_progress: bool = True,
-    ) -> Any:
+    ) -> CacheT:
         """Return a cache that downloads from the release's S3 bucket into ``cache_dir``.
 
         ``endpoint`` (or ``$BRAINOBS_S3_ENDPOINT``) points at an S3-compatible mirror.
@@ -60,44 +64,48 @@ class ProjectCache:
 
     @classmethod
     def from_source(
-        cls, source: str, cache_dir: PathLike | None = None, endpoint: str | None = None
-    ) -> Any:
+        cls: type[CacheT],
+        source: str,
+        cache_dir: PathLike | None = None,
+        endpoint: str | None = None,
+    ) -> CacheT:
         """Return a cache that downloads from ``source``: ``s3``, an http(s) mirror or a folder."""
         fetcher = make_fetcher(cls.RELEASE, source, endpoint)
         return cls._with_fetcher(cache_dir, fetcher, show_progress=True)
 
     @classmethod
-    def from_local_cache(cls, cache_dir: PathLike, use_static_cache: bool = False) -> Any:
+    def from_local_cache(
+        cls: type[CacheT], cache_dir: PathLike, use_static_cache: bool = False
+    ) -> CacheT:
         """Return a cache over files already on disk (no network).
 
         With ``use_static_cache`` the folder is laid out like the bucket (a mount or a
         mirror) and files are read in place.
         """
-        release_cache = ReleaseCache(cache_dir, cls.RELEASE.project_name, static=use_static_cache)
-        return cls._opened(release_cache)
+        project = cls.RELEASE.project_name
+        if use_static_cache:
+            return cls._opened(MirrorCache(cache_dir, project))
+        return cls._opened(ReleaseCache(cache_dir, project))
 
     @classmethod
     def from_sample(
-        cls, cache_dir: PathLike | None = None, size: str = "default", seed: int = 0
-    ) -> Any:
+        cls: type[CacheT], cache_dir: PathLike | None = None, size: str = "default", seed: int = 0
+    ) -> CacheT:
         """Return a cache serving brainobs's built-in sample release (written on first use).
 
-        The sample is written once into ``<cache_dir>/_samples/`` in the bucket layout and
-        then served through the same manifest -> fetch -> verify -> cache path as real data.
+        The sample is written once into ``<cache_dir>/_samples/`` in the bucket layout (by
+        the writer the release declares) and then served through the same manifest -> fetch
+        -> verify -> cache path as real data.
         """
         root = config.cache_dir(cache_dir)
-        source = cls._write_sample(
-            root / "_samples" / f"{cls.RELEASE.name}-{size}-seed{seed}", size, seed
-        )
-        return cls._with_fetcher(root, LocalFetcher(source), show_progress=False)
+        folder = root / "_samples" / f"{cls.RELEASE.name}-{size}-seed{seed}"
+        sample = cls.RELEASE.load_sample_writer()(folder, size=size, seed=seed)
+        return cls._with_fetcher(root, LocalFetcher(sample.root), show_progress=False)
 
     @classmethod
-    def _write_sample(cls, folder: Path, size: str, seed: int) -> Path:
-        """Return the root of the sample release written into ``folder`` (reused if there)."""
-        raise InvalidInputError(f"brainobs has no sample release of {cls.RELEASE.title} yet.")
-
-    @classmethod
-    def _with_fetcher(cls, cache_dir: PathLike | None, fetcher: Any, show_progress: bool) -> Any:
+    def _with_fetcher(
+        cls: type[CacheT], cache_dir: PathLike | None, fetcher: Fetcher, show_progress: bool
+    ) -> CacheT:
         release_cache = ReleaseCache(
             config.cache_dir(cache_dir),
             cls.RELEASE.project_name,
@@ -107,7 +115,7 @@ class ProjectCache:
         return cls._opened(release_cache)
 
     @classmethod
-    def _opened(cls, release_cache: ReleaseCache) -> Any:
+    def _opened(cls: type[CacheT], release_cache: ReleaseCache) -> CacheT:
         cache = cls(release_cache)
         cache.fetch_api.load_last_manifest()
         return cache
@@ -152,6 +160,20 @@ class ProjectCache:
 
     def _table_cache_dir(self) -> Path:
         """Return where parsed tables are kept as Parquet (outside the AllenSDK layout)."""
-        api = self.fetch_api
-        root = config.cache_dir() if api.static else api.cache_dir
-        return root / ".tables" / api.manifest.cache_folder
+        return self.fetch_api.tables_dir
+
+    def _open_data_file(
+        self, file_id: int, stream: bool, block_cache: BlockCacheOptions | None
+    ) -> NwbFile:
+        """Return a handle on data file ``file_id``: streamed by byte ranges, or downloaded."""
+        location = self.fetch_api.open_data(file_id, stream=stream)
+        return NwbFile.from_local_or_remote(location, block_cache=block_cache)
+
+    # --- what every release's cache answers (the command line and the report use these) ----
+    @abstractmethod
+    def session_table(self, include_abnormal: bool = False) -> pd.DataFrame:
+        """Return the release's main session table (what `brainobs sessions` prints)."""
+
+    @abstractmethod
+    def get_session(self, session_id: int, stream: bool = False) -> Any:
+        """Return the session, experiment or behavior session with id ``session_id``."""

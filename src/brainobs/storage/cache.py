@@ -1,34 +1,38 @@
-"""A local cache of one release in the reference toolkit's layout.
+"""A local cache of one release, in the reference toolkit's layout or read in place.
 
-Layout (so an existing AllenSDK cache folder is reused as it is)::
+Two layouts, one class each:
+
+:class:`ReleaseCache` keeps the AllenSDK's layout, so an existing AllenSDK cache folder is
+reused as it is::
 
     cache_dir/
       <project>_project_manifest_vX.Y.Z.json   manifests, flat
       _manifest_last_used.txt                  name of the manifest loaded last
-      _downloaded_data.json                    {absolute path: BLAKE2b} of files fetched
+      _downloaded_data.json                    {absolute path: BLAKE2b} of files verified
       <project>-X.Y.Z/<key minus first part>   the data
 
-A *static* cache is a folder laid out like the bucket (``cache_dir/<project>/...``, e.g. a
-mount): files are read in place and nothing is downloaded.
+With a fetcher it downloads what is missing (:attr:`CacheMode.DOWNLOAD`); without one it
+serves what is on disk (:attr:`CacheMode.OFFLINE`). :class:`MirrorCache` reads a folder laid
+out like the bucket (a mount or a mirror) in place (:attr:`CacheMode.MIRROR`, the reference's
+"static cache").
 
-Unlike the reference toolkit, a file is trusted only if it was verified: it is recorded in
-``_downloaded_data.json`` with the manifest's digest (and has the manifest's size, when the
+Unlike the reference toolkit, a cached file is trusted only if it was verified: it is recorded
+in ``_downloaded_data.json`` with the manifest's digest (and has the manifest's size, when the
 manifest gives one). A file at the right path that was never recorded -- the reference's
-leftover of an interrupted download, say -- is hashed once, then recorded or replaced.
+leftover of an interrupted download, say -- is hashed once, then recorded or replaced. What
+:meth:`ReleaseCache.fetch` will do for a file is named by :meth:`ReleaseCache.plan`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from enum import Enum
 from pathlib import Path
 
-from filelock import FileLock
-
+from brainobs import config
 from brainobs.config import TransferSettings
 from brainobs.errors import (
     FileNotInCacheError,
@@ -37,7 +41,8 @@ from brainobs.errors import (
     OutdatedManifestWarning,
     SourceError,
 )
-from brainobs.storage.download import Expected, _make_folder, download_file
+from brainobs.storage.atomic import write_atomic
+from brainobs.storage.download import Expected, download_file, make_cache_folder
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.manifest import (
@@ -50,17 +55,53 @@ from brainobs.storage.manifest import (
     sort_manifest_names,
     version_from_name,
 )
+from brainobs.storage.records import (
+    DOWNLOADED_DATA,
+    LAST_USED,
+    LOCKS,
+    QUARANTINE,
+    quarantine_file,
+    read_downloaded_data,
+    update_downloaded_data,
+)
+from brainobs.storage.remote import RemoteObject
 
-DOWNLOADED_DATA = "_downloaded_data.json"
-LAST_USED = "_manifest_last_used.txt"
-QUARANTINE = "_quarantine"
-LOCKS = ".locks"
+__all__ = [
+    "DOWNLOADED_DATA",
+    "LAST_USED",
+    "QUARANTINE",
+    "CacheMode",
+    "FetchAction",
+    "MirrorCache",
+    "ReleaseCache",
+    "manifest_file_name",
+    "read_object",
+]
+
+
+class CacheMode(Enum):
+    """How a cache gets its files."""
+
+    DOWNLOAD = "download"  # AllenSDK layout; missing files are fetched from the source
+    OFFLINE = "offline"  # AllenSDK layout; only what is on disk
+    MIRROR = "mirror"  # a folder laid out like the bucket, read in place
+
+
+class FetchAction(Enum):
+    """What :meth:`ReleaseCache.fetch` does for one file (pooch's ``Action``, for a cache)."""
+
+    REUSE = "reuse"  # a verified copy is in the cache
+    VERIFY = "verify"  # a copy never recorded is there: hash it once, then adopt or replace it
+    LINK = "link"  # an identical file of another manifest version is cached: link to it
+    DOWNLOAD = "download"  # fetch it from the source
+    IN_PLACE = "in place"  # a mirror: read where it is
+    MISSING = "missing"  # not here, and no source to fetch it from
 
 
 class ReleaseCache:
     """The cached files of one project (``visual-behavior-neuropixels``...) in ``cache_dir``.
 
-    With a ``fetcher`` missing files are downloaded; without one (a local-only cache) they
+    With a ``fetcher`` missing files are downloaded; without one (an offline cache) they
     raise :class:`~brainobs.errors.FileNotInCacheError`.
     """
 
@@ -69,35 +110,42 @@ class ReleaseCache:
         cache_dir: str | os.PathLike[str],
         project_name: str,
         fetcher: Fetcher | None = None,
-        static: bool = False,
+        *,
         settings: TransferSettings | None = None,
         show_progress: bool = False,
     ) -> None:
         self.cache_dir = Path(cache_dir).expanduser()
         self.project_name = project_name
         self.fetcher = fetcher
-        self.static = static
         self.settings = settings or TransferSettings.from_env()
         self.show_progress = show_progress
         self._manifest: Manifest | None = None
-        if fetcher is not None and not static:
-            _make_folder(self.cache_dir)
+        if fetcher is not None:
+            make_cache_folder(self.cache_dir)
 
     def __repr__(self) -> str:
-        return f"ReleaseCache({str(self.cache_dir)!r}, {self.project_name!r}, {self.fetcher!r})"
+        name = type(self).__name__
+        return f"{name}({str(self.cache_dir)!r}, {self.project_name!r}, {self.fetcher!r})"
 
-    # --- manifests ---------------------------------------------------------------------------
+    @property
+    def mode(self) -> CacheMode:
+        """Return how this cache gets its files."""
+        return CacheMode.DOWNLOAD if self.fetcher is not None else CacheMode.OFFLINE
+
     @property
     def manifest_prefix(self) -> str:
         """Return the key prefix of this project's manifests."""
         return f"{self.project_name}/manifests/"
 
+    @property
+    def tables_dir(self) -> Path:
+        """Return where tables derived from this release's files (Parquet) are kept."""
+        return self.cache_dir / ".tables" / self.manifest.cache_folder
+
+    # --- manifests ---------------------------------------------------------------------------
     def list_manifest_file_names(self) -> list[str]:
         """Return the manifest file names available, oldest version first."""
-        if self.static:
-            folder = self.cache_dir / self.manifest_prefix
-            names = [p.name for p in folder.glob("*.json")] if folder.is_dir() else []
-        elif self.fetcher is not None:
+        if self.fetcher is not None:
             keys = self.fetcher.list_keys(self.manifest_prefix)
             names = [k.rsplit("/", 1)[-1] for k in keys if k.endswith(".json")]
         else:
@@ -110,7 +158,7 @@ class ReleaseCache:
         """Return the name of the newest manifest available."""
         names = self.list_manifest_file_names()
         if not names:
-            raise ManifestNotFoundError(f"No {self.project_name} manifests in {self._where()}.")
+            raise ManifestNotFoundError(f"No {self.project_name} manifests in {self.describe()}.")
         return latest_manifest_name(names)
 
     def load_manifest(self, version_or_name: str | None = None) -> Manifest:
@@ -127,8 +175,7 @@ class ReleaseCache:
                 f"not {self.project_name!r}."
             )
         self._manifest = manifest
-        if not self.static and self.cache_dir.is_dir() and os.access(self.cache_dir, os.W_OK):
-            _write_atomic(self.cache_dir / LAST_USED, name.encode())
+        self._remember_last_used(name)
         if name != names[-1]:
             warnings.warn(
                 f"Using manifest {name}; a newer one, {names[-1]}, exists. "
@@ -149,19 +196,26 @@ class ReleaseCache:
         if not names:
             hint = " Download one first (`brainobs download`)." if self.fetcher is None else ""
             raise ManifestNotFoundError(
-                f"No {self.project_name} manifests in {self._where()}.{hint}"
+                f"No {self.project_name} manifests in {self.describe()}.{hint}"
             )
         return names
 
     def load_last_manifest(self) -> Manifest:
         """Return the manifest used last (per ``_manifest_last_used.txt``), else the latest."""
-        last = self.cache_dir / LAST_USED
-        names = self.list_manifest_file_names()
-        if not self.static and last.is_file():
-            name = last.read_text().strip()
-            if name in names:
-                return self.load_manifest(name)
+        name = self._last_used()
+        if name is not None and name in self.list_manifest_file_names():
+            return self.load_manifest(name)
         return self.load_manifest(None)
+
+    def _last_used(self) -> str | None:
+        """Return the name recorded as used last, if any."""
+        last = self.cache_dir / LAST_USED
+        return last.read_text().strip() if last.is_file() else None
+
+    def _remember_last_used(self, name: str) -> None:
+        """Record ``name`` as the manifest used last (when the cache folder is writable)."""
+        if self.cache_dir.is_dir() and os.access(self.cache_dir, os.W_OK):
+            write_atomic(self.cache_dir / LAST_USED, name.encode())
 
     @property
     def manifest(self) -> Manifest:
@@ -171,31 +225,26 @@ class ReleaseCache:
         return self._manifest
 
     def _manifest_path(self, name: str) -> Path:
-        """Return a local path of manifest ``name``, fetching it if needed."""
-        if self.static:
-            return self.cache_dir / self.manifest_prefix / name
+        """Return a local path of manifest ``name``, fetching (and checking) it if needed."""
         local = self.cache_dir / name
         if not local.is_file() and self.fetcher is not None:
             body = read_object(self.fetcher, self.manifest_prefix + name)
             Manifest.from_json(body, source=f"{name} from {self.fetcher.describe()}")
-            _write_atomic(local, body)
+            write_atomic(local, body)
         return local
 
     def compare_manifests(self, old: str, new: str) -> list[str]:
         """Return lines describing the files that differ between two manifest versions."""
-        old_m = Manifest.from_path(
-            self._manifest_path(pick_manifest_name(self.list_manifest_file_names(), old))
-        )
-        new_m = Manifest.from_path(
-            self._manifest_path(pick_manifest_name(self.list_manifest_file_names(), new))
+        names = self.list_manifest_file_names()
+        old_m, new_m = (
+            Manifest.from_path(self._manifest_path(pick_manifest_name(names, v)))
+            for v in (old, new)
         )
         return [str(change) for change in compare_manifests(old_m, new_m)]
 
     # --- files -------------------------------------------------------------------------------
     def local_path(self, entry: FileEntry, manifest: Manifest | None = None) -> Path:
         """Return where ``entry`` of ``manifest`` (default: current) lives in the cache."""
-        if self.static:
-            return self.cache_dir / entry.key
         manifest = manifest or self.manifest
         return self.cache_dir / manifest.cache_folder / entry.relative_path
 
@@ -207,12 +256,28 @@ class ReleaseCache:
         """Return the local path of data file ``file_id``, downloading it if needed."""
         return self.fetch(self.manifest.data_file(file_id))
 
+    def open_data(self, file_id: int | str, stream: bool = False) -> Path | RemoteObject:
+        """Return a verified local copy of data file ``file_id``, or with ``stream`` the
+        remote object to read by byte ranges (a cached copy is preferred when there is one).
+        """
+        entry = self.manifest.data_file(file_id)
+        if stream and self.mode is CacheMode.DOWNLOAD and not self.is_cached(entry):
+            assert self.fetcher is not None
+            return RemoteObject(self.fetcher, entry.key, entry.version_id, entry.size)
+        return self.fetch(entry)
+
     def is_cached(self, entry: FileEntry) -> bool:
         """Return whether a verified copy of ``entry`` is in the cache (no I/O beyond stat)."""
-        path = self.local_path(entry)
-        if self.static:
-            return path.is_file()
-        return path.is_file() and self._recorded_ok(path, entry)
+        return self.plan(entry) in (FetchAction.REUSE, FetchAction.IN_PLACE)
+
+    def plan(self, entry: FileEntry, manifest: Manifest | None = None) -> FetchAction:
+        """Return what :meth:`fetch` would do for ``entry`` (nothing is read or written)."""
+        path = self.local_path(entry, manifest)
+        if path.is_file():
+            return FetchAction.REUSE if self._recorded_ok(path, entry) else FetchAction.VERIFY
+        if self._duplicate_of(path, entry) is not None:
+            return FetchAction.LINK
+        return FetchAction.DOWNLOAD if self.fetcher is not None else FetchAction.MISSING
 
     def fetch(self, entry: FileEntry, manifest: Manifest | None = None) -> Path:
         """Return the local path of ``entry``, verified; download it if missing or damaged.
@@ -220,22 +285,31 @@ class ReleaseCache:
         ``manifest`` is the manifest ``entry`` comes from (default: the current one).
         """
         path = self.local_path(entry, manifest)
-        if self.static:
-            if not path.is_file():
-                raise FileNotInCacheError(
-                    f"{entry.key} is not in the static cache {self.cache_dir}."
-                )
+        action = self.plan(entry, manifest)
+        if action is FetchAction.VERIFY:
+            if self._adopt_or_quarantine(path, entry):
+                return path
+            action = self.plan(entry, manifest)  # quarantined: now link or download
+        if action is FetchAction.REUSE:
             return path
-        if path.is_file() and self._trusted(path, entry):
-            return path
-        if self._link_duplicate(path, entry):
-            return path
-        if self.fetcher is None:
+        if action is FetchAction.LINK:
+            self._link(path, entry)
+        elif action is FetchAction.DOWNLOAD:
+            self._download(path, entry)
+        else:
             raise FileNotInCacheError(
-                f"{entry.relative_path} is not in "
-                f"the local cache {self.cache_dir}. Download it with `brainobs download` or "
-                "open the cache with from_s3_cache()."
+                f"{entry.relative_path} is not in the local cache {self.cache_dir}. Download it "
+                "with `brainobs download` or open the cache with from_s3_cache()."
             )
+        return path
+
+    def fetch_many(self, entries: Iterable[FileEntry]) -> list[Path]:
+        """Return the local paths of ``entries``, fetching each as needed."""
+        return [self.fetch(entry) for entry in entries]
+
+    def _download(self, path: Path, entry: FileEntry) -> None:
+        """Download ``entry`` to ``path``, verified, and record it."""
+        assert self.fetcher is not None
         download_file(
             self.fetcher,
             entry.key,
@@ -247,21 +321,15 @@ class ReleaseCache:
             lock_dir=self.cache_dir / LOCKS,
         )
         self.record(path, entry.file_hash)
-        return path
-
-    def fetch_many(self, entries: Iterable[FileEntry]) -> list[Path]:
-        """Return the local paths of ``entries``, fetching each as needed."""
-        return [self.fetch(entry) for entry in entries]
 
     def _recorded_ok(self, path: Path, entry: FileEntry) -> bool:
+        """Return whether ``path`` is recorded with ``entry``'s digest and has its size."""
         recorded = self.downloaded_data().get(str(path.absolute()))
         size_ok = entry.size is None or path.stat().st_size == entry.size
         return recorded == entry.file_hash and size_ok
 
-    def _trusted(self, path: Path, entry: FileEntry) -> bool:
-        """Return whether ``path`` holds ``entry``; hash unrecorded files once."""
-        if self._recorded_ok(path, entry):
-            return True
+    def _adopt_or_quarantine(self, path: Path, entry: FileEntry) -> bool:
+        """Return True after recording an unrecorded good copy; quarantine a bad one."""
         if (entry.size is None or path.stat().st_size == entry.size) and blake2b_file(
             path
         ) == entry.file_hash:
@@ -270,22 +338,27 @@ class ReleaseCache:
         self.quarantine(path)
         return False
 
-    def _link_duplicate(self, path: Path, entry: FileEntry) -> bool:
-        """Link ``path`` to an identical file already cached (another version); True if done."""
+    def _duplicate_of(self, path: Path, entry: FileEntry) -> Path | None:
+        """Return a verified cached file with ``entry``'s bytes at another path, if any."""
         for other, digest in self.downloaded_data().items():
             source = Path(other)
-            if digest == entry.file_hash and source.is_file() and source != path.absolute():
-                if entry.size is not None and source.stat().st_size != entry.size:
-                    continue
-                _make_folder(path.parent)
-                path.unlink(missing_ok=True)
-                try:
-                    path.symlink_to(source.resolve())
-                except OSError:
-                    shutil.copy2(source, path)
-                self.record(path, digest)
-                return True
-        return False
+            if digest != entry.file_hash or source == path.absolute() or not source.is_file():
+                continue
+            if entry.size is None or source.stat().st_size == entry.size:
+                return source
+        return None
+
+    def _link(self, path: Path, entry: FileEntry) -> None:
+        """Link ``path`` to an identical cached file (copy where links are not allowed)."""
+        source = self._duplicate_of(path, entry)
+        assert source is not None
+        make_cache_folder(path.parent)
+        path.unlink(missing_ok=True)
+        try:
+            path.symlink_to(source.resolve())
+        except OSError:
+            shutil.copy2(source, path)
+        self.record(path, entry.file_hash)
 
     # --- bookkeeping -------------------------------------------------------------------------
     def downloaded_data(self) -> dict[str, str]:
@@ -300,8 +373,58 @@ class ReleaseCache:
         """Move a damaged file out of the data tree; return where it went."""
         return quarantine_file(self.cache_dir, path)
 
-    def _where(self) -> str:
-        return self.fetcher.describe() if self.fetcher and not self.static else str(self.cache_dir)
+    def describe(self) -> str:
+        """Return where files come from, for messages."""
+        return self.fetcher.describe() if self.fetcher is not None else str(self.cache_dir)
+
+
+class MirrorCache(ReleaseCache):
+    """A folder laid out like the bucket (``root/<project>/...``), read in place.
+
+    Nothing is downloaded, recorded or moved: a mirror is the user's (a mount, a copy).
+    Tables derived from it are kept in the user's brainobs cache folder.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], project_name: str) -> None:
+        super().__init__(root, project_name, fetcher=None)
+
+    @property
+    def mode(self) -> CacheMode:
+        """Return :attr:`CacheMode.MIRROR`."""
+        return CacheMode.MIRROR
+
+    @property
+    def tables_dir(self) -> Path:
+        """Return where derived tables are kept: the user cache, not the mirror."""
+        return config.cache_dir() / ".tables" / self.manifest.cache_folder
+
+    def list_manifest_file_names(self) -> list[str]:
+        """Return the manifest file names in the mirror, oldest version first."""
+        folder = self.cache_dir / self.manifest_prefix
+        return sort_manifest_names(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
+
+    def _last_used(self) -> str | None:
+        return None
+
+    def _remember_last_used(self, name: str) -> None:
+        return None
+
+    def _manifest_path(self, name: str) -> Path:
+        return self.cache_dir / self.manifest_prefix / name
+
+    def local_path(self, entry: FileEntry, manifest: Manifest | None = None) -> Path:
+        """Return the path of ``entry`` in the mirror."""
+        return self.cache_dir / entry.key
+
+    def plan(self, entry: FileEntry, manifest: Manifest | None = None) -> FetchAction:
+        """Return IN_PLACE when the mirror holds ``entry``, else MISSING."""
+        return FetchAction.IN_PLACE if self.local_path(entry).is_file() else FetchAction.MISSING
+
+    def fetch(self, entry: FileEntry, manifest: Manifest | None = None) -> Path:
+        """Return the path of ``entry`` in the mirror; raise if the mirror lacks it."""
+        if self.plan(entry) is FetchAction.MISSING:
+            raise FileNotInCacheError(f"{entry.key} is not in the mirror {self.cache_dir}.")
+        return self.local_path(entry)
 
 
 def read_object(fetcher: Fetcher, key: str) -> bytes:
@@ -311,52 +434,3 @@ def read_object(fetcher: Fetcher, key: str) -> bytes:
         return b"".join(stream.chunks(1 << 20))
     finally:
         stream.close()
-
-
-def read_downloaded_data(cache_dir: Path) -> dict[str, str]:
-    """Return the verified-files record of ``cache_dir`` (empty when absent or unreadable)."""
-    try:
-        data = json.loads((cache_dir / DOWNLOADED_DATA).read_text())
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def update_downloaded_data(cache_dir: Path, changes: Mapping[str, str | None]) -> None:
-    """Apply ``changes`` (path -> hash, or None to forget) to the record, under a lock."""
-    (cache_dir / LOCKS).mkdir(parents=True, exist_ok=True)
-    with FileLock(str(cache_dir / LOCKS / f"{DOWNLOADED_DATA}.lock")):
-        data = read_downloaded_data(cache_dir)
-        for path, digest in changes.items():
-            if digest is None:
-                data.pop(path, None)
-            else:
-                data[path] = digest
-        _write_atomic(
-            cache_dir / DOWNLOADED_DATA, json.dumps(data, indent=2, sort_keys=True).encode()
-        )
-
-
-def quarantine_file(cache_dir: Path, path: Path) -> Path:
-    """Move ``path`` under ``cache_dir/_quarantine/`` and forget it; return the new path."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    try:
-        relative = path.absolute().relative_to(cache_dir.absolute())
-    except ValueError:
-        relative = Path(path.name)
-    destination = cache_dir / QUARANTINE / stamp / relative
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    path.replace(destination)
-    update_downloaded_data(cache_dir, {str(path.absolute()): None})
-    return destination
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
-__all__ = ["ReleaseCache", "manifest_file_name"]

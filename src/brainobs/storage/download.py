@@ -85,9 +85,9 @@ def download_file(
     """
     target = Path(target)
     settings = settings or TransferSettings.from_env()
-    _make_folder(target.parent)
+    make_cache_folder(target.parent)
     if lock_dir is not None:
-        _make_folder(lock_dir)
+        make_cache_folder(lock_dir)
     with FileLock(str(lock_path_for(target, lock_dir))):
         if target.is_file():  # another process finished it while we waited
             return target
@@ -106,7 +106,8 @@ def download_file(
         )
 
 
-def _make_folder(folder: Path) -> None:
+def make_cache_folder(folder: Path) -> None:
+    """Create ``folder`` (and parents); raise CacheError saying how to pick a writable one."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -160,11 +160,15 @@ class HTTPFetcher:
     """Serves ``<base_url>/<key>`` from any HTTP(S) server that honours Range requests.
 
     Object versions are sent as ``?versionId=`` (what S3's HTTPS interface understands;
-    plain servers ignore it). Plain servers cannot list keys.
+    plain servers ignore it). ``query`` is added to every address (a signed URL's
+    signature). Plain servers cannot list keys.
     """
 
-    def __init__(self, base_url: str, settings: TransferSettings | None = None) -> None:
+    def __init__(
+        self, base_url: str, settings: TransferSettings | None = None, query: str = ""
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.query = query
         self.transport = HTTPTransport(settings)
 
     def __repr__(self) -> str:
@@ -176,7 +180,8 @@ class HTTPFetcher:
 
     def url_of(self, key: str) -> str:
         """Return the URL of ``key``."""
-        return f"{self.base_url}/{quote(key)}"
+        url = f"{self.base_url}/{quote(key)}"
+        return f"{url}?{self.query}" if self.query else url
 
     @staticmethod
     def _params(version_id: str | None) -> dict[str, str] | None:

@@ -6,7 +6,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from brainobs.storage.cache import DOWNLOADED_DATA, LAST_USED, read_downloaded_data
+from brainobs.storage.records import (
+    DOWNLOADED_DATA,
+    LAST_USED,
+    read_downloaded_data,
+    update_downloaded_data,
+)
 from brainobs.storage.verify import cached_manifests
 
 
@@ -61,8 +66,6 @@ def clear_cache(cache_dir: Path, project: str | None = None) -> int:
                 item.unlink()
             removed += 1
     if project is not None:
-        from brainobs.storage.cache import update_downloaded_data
-
         stale = {p: None for p in read_downloaded_data(cache_dir) if not Path(p).exists()}
         if stale and (cache_dir / DOWNLOADED_DATA).exists():
             update_downloaded_data(cache_dir, stale)

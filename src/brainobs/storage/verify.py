@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Literal
 
 from brainobs.errors import BrainobsError
-from brainobs.storage.cache import ReleaseCache, quarantine_file, update_downloaded_data
+from brainobs.storage.cache import ReleaseCache
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.manifest import FileEntry, Manifest
+from brainobs.storage.records import quarantine_file, update_downloaded_data
 
 Status = Literal["ok", "corrupt", "repaired", "repair-failed"]
 

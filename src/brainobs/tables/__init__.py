@@ -12,16 +12,12 @@ from brainobs.tables.filters import (
 from brainobs.tables.load import read_table
 from brainobs.tables.schemas import (
     SCHEMA_VERSION,
-    VBN_SCHEMAS,
-    VBO_SCHEMAS,
     ColumnSpec,
     TableSchema,
 )
 
 __all__ = [
     "SCHEMA_VERSION",
-    "VBN_SCHEMAS",
-    "VBO_SCHEMAS",
     "VCN_DEFAULT_UNIT_FILTERS",
     "ColumnSpec",
     "TableSchema",

@@ -3,7 +3,7 @@
 Everything here is decided by one seeded ``numpy.random.Generator``: ids, dates, rigs, the
 sequence of training stages, each session's behavioural skill (d-prime) and each probe's unit
 count. The benchmark size adds ecephys sessions that are listed in the metadata tables only
-(see :mod:`brainobs.sample.metadata_only`). The later modules simulate and write what this
+(see :mod:`brainobs.vbn.sample_metadata_only`). The later modules simulate and write what this
 plan describes.
 """
 
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from brainobs.sample.anatomy import N_CHANNELS
+from brainobs.sample.plans import BehaviorSessionPlan, Mouse
 
 REPORTER = "Ai32(RCL-ChR2(H134R)_EYFP)"
 #: genotype key -> (full genotype, cre line or None)
@@ -23,17 +24,6 @@ GENOTYPES: dict[str, tuple[str, str | None]] = {
     "Sst": (f"Sst-IRES-Cre/wt;{REPORTER}/wt", "Sst-IRES-Cre"),
     "Vip": (f"Vip-IRES-Cre/wt;{REPORTER}/wt", "Vip-IRES-Cre"),
 }
-
-#: Image set names of the released files and the eight images of each set.
-IMAGE_SETS: dict[str, tuple[str, ...]] = {
-    "G": ("im012_r", "im036_r", "im044_r", "im047_r", "im078_r", "im083_r", "im104_r", "im111_r"),
-    "H": ("im005_r", "im024_r", "im034_r", "im083_r", "im087_r", "im104_r", "im111_r", "im114_r"),
-}
-IMAGE_SET_STIMULUS = {
-    "G": "Natural_Images_Lum_Matched_set_ophys_G_2019",
-    "H": "Natural_Images_Lum_Matched_set_ophys_H_2019",
-}
-TEMPLATE_DATE = "2019.05.26"
 
 #: (session_type, stage d-prime, repeats in the default history) in training order.
 TRAINING_STAGES: tuple[tuple[str, float, int], ...] = (
@@ -133,59 +123,6 @@ def scaled_size(name: str, scale: float) -> SizeSpec:
 
 
 @dataclass
-class Mouse:
-    """One simulated mouse."""
-
-    mouse_id: int
-    genotype_key: str
-    sex: str
-    date_of_birth: datetime
-    skill: float
-
-    @property
-    def genotype(self) -> str:
-        """Return the full genotype text."""
-        return GENOTYPES[self.genotype_key][0]
-
-    @property
-    def cre_line(self) -> str | None:
-        """Return the Cre driver line, or None for wild type."""
-        return GENOTYPES[self.genotype_key][1]
-
-
-@dataclass
-class BehaviorSessionPlan:
-    """One behavior session: a training day, or the behaviour of an ecephys session."""
-
-    behavior_session_id: int
-    mouse: Mouse
-    session_type: str
-    date: datetime
-    equipment_name: str
-    dprime: float
-    session_number: int
-    ecephys_session_id: int | None = None
-    file_id: int = -999
-    seed: int = 0
-    #: training sessions before this one that the release does not list (metadata-only mice)
-    unlisted_sessions: int = 0
-    #: of those, the sessions that showed this session's image set
-    unlisted_image_set_exposures: int = 0
-
-    @property
-    def image_set(self) -> str | None:
-        """Return the image-set letter, or None for grating stages."""
-        if "_images_" not in self.session_type:
-            return None
-        return self.session_type.split("_images_")[1][0]
-
-    @property
-    def age_in_days(self) -> int:
-        """Return the age in days at the session."""
-        return (self.date.date() - self.mouse.date_of_birth.date()).days
-
-
-@dataclass
 class EcephysSessionPlan:
     """One ecephys session: its probes, unit counts, database ids and files.
 
@@ -271,7 +208,7 @@ def _draw_mouse(rng: np.random.Generator, mouse_id: int, key: str, start: dateti
     """Return one mouse with a birth date ~10 weeks before training starts."""
     birth = start - timedelta(days=int(rng.integers(60, 80)))
     sex = "M" if rng.random() < 0.5 else "F"
-    return Mouse(mouse_id, key, sex, birth, float(rng.normal(0.0, 0.15)))
+    return Mouse(mouse_id, *GENOTYPES[key], sex, birth, float(rng.normal(0.0, 0.15)))
 
 
 def _training_history(

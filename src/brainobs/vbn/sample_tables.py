@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from brainobs.sample.anatomy import STRUCTURE_IDS, stripped
-from brainobs.sample.design import Cohort
 from brainobs.sample.nwb_behavior import PROJECT_CODE, date_text
-from brainobs.tables.schemas import VBN_SCHEMAS
+from brainobs.vbn.sample_design import Cohort
+from brainobs.vbn.schemas import VBN_SCHEMAS
 
 
 def behavior_sessions_table(cohort: Cohort) -> pd.DataFrame:

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from brainobs.sample.behavior_session import stimulus_of
-from brainobs.sample.design import EcephysSessionPlan
-from brainobs.sample.ecephys_session import probe_table
-from brainobs.sample.ecephys_sim import session_units
+from brainobs.vbn.sample_design import EcephysSessionPlan
+from brainobs.vbn.sample_session import probe_table
+from brainobs.vbn.sample_simulation import session_units
 
 #: Mean running speed (cm/s) of the simulated mice and the session-averaged evoked drive
 #: (fraction of a unit's response amplitude) used for firing rates without spikes.

@@ -13,7 +13,7 @@ Layout below ``root`` (a local mirror of the bucket ``visual-behavior-neuropixel
 The release is written into a temporary folder beside ``root``'s project folder and renamed
 into place, so an interrupted run never leaves a half release. Ecephys sessions planned
 without files (the benchmark size) contribute rows to the metadata tables only; see
-:mod:`brainobs.sample.metadata_only` for how their ``file_id`` stays consistent with the
+:mod:`brainobs.vbn.sample_metadata_only` for how their ``file_id`` stays consistent with the
 manifest.
 """
 
@@ -23,18 +23,21 @@ import hashlib
 import json
 import shutil
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from brainobs.sample import metadata_tables as mt
+from brainobs.errors import InvalidInputError
+from brainobs.sample import SIZES, SampleRelease
 from brainobs.sample.behavior_session import write_behavior_only
-from brainobs.sample.design import Cohort, SizeSpec, plan_cohort
-from brainobs.sample.ecephys_session import WrittenSession, write_ecephys_session
-from brainobs.sample.metadata_only import metadata_only_session
 from brainobs.storage.manifest import FileEntry, Manifest, entry_for_file
+from brainobs.vbn import sample_tables as mt
+from brainobs.vbn.sample_design import Cohort, SizeSpec, plan_cohort
+from brainobs.vbn.sample_metadata_only import metadata_only_session
+from brainobs.vbn.sample_session import WrittenSession, write_ecephys_session
 
 PROJECT = "visual-behavior-neuropixels"
 BUCKET_URL = "https://visual-behavior-neuropixels-data.s3.us-west-2.amazonaws.com"
@@ -74,8 +77,8 @@ class _Collected:
 def build_release(root: Path, size: str | SizeSpec, seed: int) -> Path:
     """Write the release of ``size``/``seed`` atomically below ``root``; return the project dir.
 
-    ``size`` is a name of :data:`brainobs.sample.design.SIZES` or a :class:`SizeSpec` (tests
-    pass :func:`brainobs.sample.design.scaled_size` to run the benchmark path in seconds).
+    ``size`` is a name of :data:`brainobs.vbn.sample_design.SIZES` or a :class:`SizeSpec` (tests
+    pass :func:`brainobs.vbn.sample_design.scaled_size` to run the benchmark path in seconds).
     """
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{PROJECT}-{uuid.uuid4().hex[:8]}"
@@ -224,3 +227,34 @@ def _write_ground_truth(folder: Path, cohort: Cohort, collected: _Collected) -> 
                                            if not p.write_nwb],
     }  # fmt: skip
     (folder / "release.json").write_text(json.dumps(info, indent=2, sort_keys=True))
+
+
+def write_vbn_release(
+    out_dir: str | Path, size: str = "default", seed: int = 0, *, overwrite: bool = False
+) -> SampleRelease:
+    """Return the VBN sample release in ``out_dir``, writing it first unless already there.
+
+    ``size="default"`` (~65 MB, ~20 s) writes 3 mice (wild type, Sst-IRES-Cre;Ai32,
+    Vip-IRES-Cre;Ai32), each with eight behavior-only training sessions and two ecephys sessions
+    (familiar image set G, novel set H) of ~200 units on 6 probes with LFP on 2 probes. Large
+    arrays are chunked and gzip-compressed; signals are rounded to binary steps near their
+    instruments' resolution so that they compress (:mod:`brainobs.sample.quantize`).
+
+    ``size="benchmark"`` (~2.4 GB, about two minutes) writes one realistic session file
+    (~2,000 units on 6 probes, ~10^8 spikes, ~1 h, large arrays contiguous and uncompressed as
+    in the released files) and metadata tables of release size: 153 ecephys sessions and
+    319,013 units, the other 152 sessions listed without files (``file_id`` -999, see
+    :mod:`brainobs.vbn.sample_metadata_only`). Memory stays near 1 GB.
+
+    The write is atomic: files appear only when complete.
+    """
+    if size not in SIZES:
+        raise InvalidInputError(f"size must be one of {SIZES}, not {size!r}")
+    release = SampleRelease(Path(out_dir), size, int(seed), PROJECT)
+    if overwrite or not release.is_complete():
+        with warnings.catch_warnings():
+            # The released files name the probes' manufacturer on the Device, as written
+            # here; today's pynwb prefers a DeviceModel and says so once per probe.
+            warnings.filterwarnings("ignore", "The 'manufacturer' field is deprecated")
+            build_release(release.root, size, int(seed))
+    return release

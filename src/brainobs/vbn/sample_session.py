@@ -10,9 +10,6 @@ import numpy as np
 import pandas as pd
 
 from brainobs.sample.anatomy import stripped
-from brainobs.sample.design import EcephysSessionPlan, SizeSpec
-from brainobs.sample.ecephys_blocks import FLASH_NAME
-from brainobs.sample.ecephys_sim import EcephysSimulation, simulate_ecephys
 from brainobs.sample.lfp import LFP_RATE, current_source_density, simulate_lfp
 from brainobs.sample.nwb_behavior import (
     BehaviorContent,
@@ -30,6 +27,9 @@ from brainobs.sample.nwb_ecephys import (
 )
 from brainobs.sample.nwbio import compressed, deterministic_object_ids, write_nwb
 from brainobs.sample.unit_storage import draw_to_scratch, unit_arrays
+from brainobs.vbn.sample_blocks import FLASH_NAME
+from brainobs.vbn.sample_design import EcephysSessionPlan, SizeSpec
+from brainobs.vbn.sample_simulation import EcephysSimulation, simulate_ecephys
 
 PRESENTATION_DROP = ("image_index",)
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from brainobs.config import TransferSettings
-from brainobs.nwb import CacheOptions, NwbFile
+from brainobs.nwb import NwbFile
 from brainobs.sessions import ecephys_tables as tables
 from brainobs.sessions.behavior import BEHAVIOR_MEMBERS, BehaviorSession, PathOrUrl
 from brainobs.sessions.lfp import LfpFiles, lazy_lfp, read_csd, require_lfp
 from brainobs.sessions.stimulus_analysis import StimulusAnalysisMixin
+from brainobs.storage.remote import BlockCacheOptions
 from brainobs.tables.filters import filter_units
 
 ECEPHYS_MEMBERS = (
@@ -54,6 +55,8 @@ class BehaviorEcephysSession(BehaviorSession, StimulusAnalysisMixin):
     :class:`~brainobs.sessions.stimulus_analysis.StimulusAnalysisMixin`.
     """
 
+    report_kind: ClassVar[str] = "vbn_ecephys"
+
     def __init__(
         self,
         file: NwbFile,
@@ -72,7 +75,7 @@ class BehaviorEcephysSession(BehaviorSession, StimulusAnalysisMixin):
         *,
         endpoint: str | None = None,
         settings: TransferSettings | None = None,
-        cache: CacheOptions | None = None,
+        block_cache: BlockCacheOptions | None = None,
         **kwargs: Any,
     ) -> Any:
         """Return the session in a local NWB file or at an ``s3://`` / ``https://`` URL.
@@ -80,7 +83,7 @@ class BehaviorEcephysSession(BehaviorSession, StimulusAnalysisMixin):
         ``probe_data_path_map`` maps probe names (``probeC``) or ids to the paths or URLs of
         their LFP files, for :meth:`get_lfp` and :meth:`get_current_source_density`.
         """
-        file = NwbFile.open(nwb_path, endpoint=endpoint, settings=settings, cache=cache)
+        file = NwbFile.open(nwb_path, endpoint=endpoint, settings=settings, block_cache=block_cache)
         lfp_files = LfpFiles(paths=dict(probe_data_path_map or {}), endpoint=endpoint)
         return cls(file, lfp_files=lfp_files, **kwargs)
 

@@ -16,15 +16,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from brainobs import config
 from brainobs.config import TransferSettings
 from brainobs.errors import DownloadError, InvalidInputError, TransientError
 from brainobs.storage.fetchers import Fetcher
-from brainobs.storage.http import HTTPFetcher
-from brainobs.storage.local import LocalFetcher
-from brainobs.storage.s3 import S3Fetcher
 
 DEFAULT_BLOCK_SIZE = 2 << 20  # 2 MiB
 DEFAULT_CACHE_SIZE = 64 << 20  # 64 MiB of blocks kept per open file
@@ -32,7 +27,7 @@ DEFAULT_MAX_READAHEAD = 16 << 20
 
 
 @dataclass(frozen=True)
-class CacheOptions:
+class BlockCacheOptions:
     """How a remote file is read: block size, blocks kept, and the largest read-ahead (bytes)."""
 
     block_size: int = DEFAULT_BLOCK_SIZE
@@ -175,7 +170,7 @@ class RemoteFile(io.RawIOBase):
 
     Transient failures are retried with the backoff of ``settings``; a range the source
     answers short is retried as well. Pass ``size`` when it is known (from a manifest) to
-    save one request; ``cache`` sets the block size and how many blocks are kept.
+    save one request; ``block_cache`` sets the block size and how many blocks are kept.
     """
 
     def __init__(
@@ -185,7 +180,7 @@ class RemoteFile(io.RawIOBase):
         version_id: str | None = None,
         *,
         size: int | None = None,
-        cache: CacheOptions | None = None,
+        block_cache: BlockCacheOptions | None = None,
         settings: TransferSettings | None = None,
     ) -> None:
         super().__init__()
@@ -198,9 +193,9 @@ class RemoteFile(io.RawIOBase):
         if size is None:
             size = self._with_retries(lambda: fetcher.size(key, version_id))
         self._size: int = size
-        cache = cache or CacheOptions()
+        options = block_cache or BlockCacheOptions()
         self._cache = BlockCache(
-            self._fetch, self._size, cache.block_size, cache.cache_size, cache.max_readahead
+            self._fetch, self._size, options.block_size, options.cache_size, options.max_readahead
         )
         self._position = 0
 
@@ -305,92 +300,31 @@ def _settings_of(fetcher: Fetcher) -> TransferSettings:
     return settings if isinstance(settings, TransferSettings) else TransferSettings.from_env()
 
 
-class _QueryHTTPFetcher(HTTPFetcher):
-    """An HTTPFetcher whose addresses carry a fixed query string (signed URLs)."""
+@dataclass(frozen=True)
+class RemoteObject:
+    """One object of a source, to be read by byte ranges; pickles with its fetcher.
 
-    def __init__(self, base_url: str, query: str, settings: TransferSettings | None = None):
-        super().__init__(base_url, settings)
-        self.query = query
-
-    def url_of(self, key: str) -> str:
-        """Return the URL of ``key`` with the query string."""
-        return f"{super().url_of(key)}?{self.query}"
-
-
-def is_url(location: str) -> bool:
-    """Return whether ``location`` is an ``s3://``, ``http://`` or ``https://`` address."""
-    return location.startswith(("s3://", "http://", "https://"))
-
-
-def fetcher_for_url(
-    url: str, endpoint: str | None = None, settings: TransferSettings | None = None
-) -> tuple[Fetcher, str]:
-    """Return a fetcher and key that serve ``url`` (``s3://bucket/key`` or ``http(s)://...``).
-
-    ``s3://`` addresses go to AWS unless ``endpoint`` (or ``$BRAINOBS_S3_ENDPOINT``) names a
-    mirror.
+    ``size`` (from a manifest, when known) saves a request when the object is opened.
     """
-    parts = urlsplit(url)
-    if parts.scheme == "s3":
-        key = unquote(parts.path.lstrip("/"))
-        if not parts.netloc or not key:
-            raise InvalidInputError(f"{url!r} is not an s3://bucket/key address.")
-        return S3Fetcher(
-            parts.netloc, endpoint=config.s3_endpoint(endpoint), settings=settings
-        ), key
-    if parts.scheme in ("http", "https") and parts.netloc:
-        folder, _, name = parts.path.rpartition("/")
-        base = f"{parts.scheme}://{parts.netloc}{folder}"
-        if parts.query:
-            return _QueryHTTPFetcher(base, parts.query, settings), unquote(name)
-        return HTTPFetcher(base, settings), unquote(name)
-    raise InvalidInputError(
-        f"{url!r} is not a remote address brainobs can read: use s3://bucket/key, "
-        "https://host/path, or a local path."
-    )
 
+    fetcher: Fetcher
+    key: str
+    version_id: str | None = None
+    size: int | None = None
 
-def open_url(
-    url: str,
-    endpoint: str | None = None,
-    settings: TransferSettings | None = None,
-    size: int | None = None,
-    cache: CacheOptions | None = None,
-) -> RemoteFile:
-    """Return a :class:`RemoteFile` over ``url``."""
-    fetcher, key = fetcher_for_url(url, endpoint=endpoint, settings=settings)
-    return RemoteFile(fetcher, key, size=size, cache=cache, settings=settings)
+    def describe(self) -> str:
+        """Return the key and the source, for messages."""
+        return f"{self.key} ({self.fetcher.describe()})"
 
-
-def fetcher_recipe(fetcher: Fetcher) -> tuple[Callable[..., Fetcher], tuple[Any, ...]]:
-    """Return ``(factory, args)`` that rebuild ``fetcher`` in another process.
-
-    HTTP connection pools cannot be pickled, so the project's fetchers are described by what
-    they were built from; any other fetcher must be picklable itself.
-    """
-    # Exact types: a subclass may hold state that its parent's recipe would lose.
-    if type(fetcher) is LocalFetcher:
-        return LocalFetcher, (str(fetcher.root),)
-    if type(fetcher) is S3Fetcher:
-        region = _region_of(fetcher)
-        return S3Fetcher, (fetcher.bucket, fetcher.endpoint, region, fetcher.transport.settings)
-    if type(fetcher) is _QueryHTTPFetcher:
-        args = (fetcher.base_url, fetcher.query, fetcher.transport.settings)
-        return _QueryHTTPFetcher, args
-    if type(fetcher) is HTTPFetcher:
-        return HTTPFetcher, (fetcher.base_url, fetcher.transport.settings)
-    return _same, (fetcher,)
-
-
-def _region_of(fetcher: S3Fetcher) -> str:
-    """Return the AWS region in an S3 fetcher's address (the default when it uses a mirror)."""
-    host = urlsplit(fetcher.bucket_url).netloc
-    parts = host.split(".")
-    if not fetcher.endpoint and len(parts) > 3 and parts[1] == "s3":
-        return parts[2]
-    return "us-west-2"
-
-
-def _same(fetcher: Fetcher) -> Fetcher:
-    """Return ``fetcher`` (the rebuild recipe of fetchers that pickle themselves)."""
-    return fetcher
+    def open(
+        self, block_cache: BlockCacheOptions | None = None, settings: TransferSettings | None = None
+    ) -> RemoteFile:
+        """Return a seekable file over the object, read by byte ranges."""
+        return RemoteFile(
+            self.fetcher,
+            self.key,
+            self.version_id,
+            size=self.size,
+            block_cache=block_cache,
+            settings=settings,
+        )

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from brainobs.sample import ecephys_blocks as blocks
 from brainobs.sample.anatomy import N_CHANNELS, probe_channels
 from brainobs.sample.behavior import TaskSimulation, simulate_task
 from brainobs.sample.behavior_session import stimulus_of, template_name_of
-from brainobs.sample.design import IMAGE_SETS, EcephysSessionPlan, SizeSpec
+from brainobs.sample.plans import IMAGE_SETS
 from brainobs.sample.running_eye import Running, simulate_eye, simulate_running
 from brainobs.sample.spikes import StimulusDrive
 from brainobs.sample.task_tables import TaskTables, frame_times, task_tables
 from brainobs.sample.units import UnitPopulation, place_units, quality_metrics, unit_population
+from brainobs.vbn import sample_blocks as blocks
+from brainobs.vbn.sample_design import EcephysSessionPlan, SizeSpec
 
 SYNC_START = 24.7
 
