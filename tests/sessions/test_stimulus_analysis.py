@@ -14,7 +14,8 @@ from brainobs.analysis.decoding import decode_image_identity
 from brainobs.analysis.optotagging import optotagging_responses
 from brainobs.errors import InvalidInputError, UnknownIdError
 from brainobs.sample import SampleRelease
-from brainobs.sessions.stimulus_analysis import VBN_BOOKKEEPING_COLUMNS, stimulus_epochs
+from brainobs.analysis.epochs import stimulus_epochs
+from brainobs.sessions.stimulus_analysis import VBN_BOOKKEEPING_COLUMNS
 from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
 from brainobs.vbn.session import BehaviorEcephysSession
 

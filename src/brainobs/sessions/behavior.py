@@ -9,7 +9,6 @@ docs/differences.md, "Sessions".
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -23,8 +22,7 @@ from brainobs.sessions import behavior_tables as tables
 from brainobs.sessions.eye_tracking import read_eye_tracking, read_rig_geometry
 from brainobs.sessions.presentations import read_stimulus_presentations
 from brainobs.storage.remote import BlockCacheOptions
-
-PathOrUrl = str | os.PathLike[str]
+from brainobs.types import PathOrUrl
 
 #: The data attributes and methods, as the reference's ``list_data_attributes_and_methods``.
 BEHAVIOR_MEMBERS = (

@@ -8,7 +8,6 @@ that is selected from it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +18,10 @@ import xarray as xr
 
 from brainobs.errors import MissingDataError, UnknownIdError
 from brainobs.nwb import NwbFile, lazy_timeseries, read_timeseries
+from brainobs.types import PathOrUrl
 
 CSD_PATH = "/processing/current_source_density/ecephys_csd"
 
-PathOrUrl = str | os.PathLike[str]
 #: Opens the LFP file of a probe id (the project cache's way of finding it).
 Opener = Callable[[int], NwbFile]
 

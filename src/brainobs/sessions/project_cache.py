@@ -8,7 +8,6 @@ table cache, lazily: nothing is downloaded or parsed until a table is asked for.
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -27,8 +26,8 @@ from brainobs.storage.s3 import S3Fetcher
 from brainobs.storage.sources import make_fetcher
 from brainobs.tables.cache import load_table_cached
 from brainobs.tables.schemas import TableSchema
+from brainobs.types import PathLike
 
-PathLike = str | os.PathLike[str]
 CacheT = TypeVar("CacheT", bound="ProjectCache")
 
 

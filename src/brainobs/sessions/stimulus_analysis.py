@@ -34,6 +34,12 @@ from numpy.typing import ArrayLike, DTypeLike
 from brainobs.analysis import alignment, conditions
 from brainobs.analysis._validation import validate_bin_edges
 from brainobs.analysis.conditions import NON_STIMULUS_PARAMETERS, stimulus_condition_ids
+from brainobs.analysis.epochs import (
+    DEFAULT_EPOCH_THRESHOLDS,
+    check_thresholds,
+    stimulus_epochs,
+    unused_columns,
+)
 from brainobs.errors import InvalidInputError, UnknownIdError
 
 #: Per-presentation bookkeeping columns of VBN tables: frame numbers, trial links, counters
@@ -76,13 +82,6 @@ DETAILED_STIMULUS_PARAMETERS: tuple[str, ...] = (
     "dotLife",
     "color_triplet",
 )
-#: Default ``get_stimulus_epochs`` thresholds: spontaneous epochs shorter than 90 s are dropped.
-#: ``spontaneous`` is the name the tables use; the reference's key is kept as well.
-DEFAULT_EPOCH_THRESHOLDS: Mapping[str, float] = {
-    "spontaneous": 90.0,
-    "spontaneous_activity": 90.0,
-}
-EPOCH_COLUMNS = ("start_time", "stop_time", "duration", "stimulus_name", "stimulus_block")
 
 
 def _preview(values: Collection[Any], limit: int = 5) -> str:
@@ -111,76 +110,6 @@ def checked_ids(ids: Any, known: pd.Index, what: str, where: str) -> list[Any]:
             f"(they run from {known.min()} to {known.max()})"
         )
     return wanted
-
-
-def unused_columns(table: pd.DataFrame) -> list[str]:
-    """Return the columns that are all missing, all ``""`` or all ``"null"`` in ``table``."""
-    unused = []
-    for name in table.columns:
-        column = table[name]
-        if column.isna().all():
-            unused.append(name)
-            continue
-        text = column.astype(str)
-        if text.eq("").all() or text.eq("null").all():
-            unused.append(name)
-    return unused
-
-
-def epoch_runs(blocks: pd.Series) -> np.ndarray:
-    """Return the row where each run of equal consecutive blocks starts, plus the row count."""
-    values = blocks.to_numpy(dtype=object)
-    missing = pd.isna(blocks).to_numpy()
-    same = (missing[1:] & missing[:-1]) | np.asarray(values[1:] == values[:-1], dtype=bool)
-    return np.concatenate(([0], np.flatnonzero(~same) + 1, [len(values)]))
-
-
-def stimulus_epochs(
-    presentations: pd.DataFrame, duration_thresholds: Mapping[str, float]
-) -> pd.DataFrame:
-    """Return runs of presentations in one stimulus block as epochs (reference columns)."""
-    stop = alignment_stop_column(presentations)
-    bounds = epoch_runs(presentations["stimulus_block"])
-    first, last = bounds[:-1], bounds[1:] - 1
-    epochs = pd.DataFrame(
-        {
-            "start_time": presentations["start_time"].to_numpy()[first],
-            "stop_time": presentations[stop].to_numpy()[last],
-            "stimulus_name": presentations["stimulus_name"].to_numpy()[first],
-            "stimulus_block": presentations["stimulus_block"].to_numpy()[first],
-        }
-    )
-    epochs["duration"] = epochs["stop_time"] - epochs["start_time"]
-    keep = np.ones(len(epochs), dtype=bool)
-    for name, threshold in duration_thresholds.items():
-        keep &= ~((epochs["stimulus_name"] == name) & (epochs["duration"] < threshold)).to_numpy()
-    return epochs.loc[keep, list(EPOCH_COLUMNS)].reset_index(drop=True)
-
-
-def alignment_stop_column(presentations: pd.DataFrame) -> str:
-    """Return the name of the presentations' end-time column (``stop_time`` or ``end_time``)."""
-    for name in ("stop_time", "end_time"):
-        if name in presentations.columns:
-            return name
-    raise InvalidInputError("stimulus presentations have no stop_time or end_time column")
-
-
-def _check_thresholds(thresholds: Mapping[str, float]) -> dict[str, float]:
-    """Return the epoch duration thresholds after checking they are non-negative numbers."""
-    if not isinstance(thresholds, Mapping):
-        raise InvalidInputError(
-            "duration_thresholds must be a dict stimulus_name -> seconds, "
-            f"e.g. {dict(DEFAULT_EPOCH_THRESHOLDS)}"
-        )
-    checked = {}
-    for name, value in thresholds.items():
-        number = float(value)
-        if not np.isfinite(number) or number < 0:
-            raise InvalidInputError(
-                f"duration threshold of {name!r} is {value!r}; use a number of seconds >= 0"
-            )
-        checked[str(name)] = number
-    return checked
 
 
 class StimulusAnalysisMixin:
@@ -351,7 +280,7 @@ class StimulusAnalysisMixin:
         stimulus name is a key of ``duration_thresholds`` and that are shorter than its value
         (seconds) are dropped; the default drops spontaneous epochs shorter than 90 s.
         """
-        thresholds = _check_thresholds(
+        thresholds = check_thresholds(
             DEFAULT_EPOCH_THRESHOLDS if duration_thresholds is None else duration_thresholds
         )
         return stimulus_epochs(self.stimulus_presentations, thresholds)

@@ -21,11 +21,12 @@ import xarray as xr
 from brainobs.config import TransferSettings
 from brainobs.nwb import NwbFile
 from brainobs.sessions import ecephys_tables as tables
-from brainobs.sessions.behavior import BEHAVIOR_MEMBERS, BehaviorSession, PathOrUrl
+from brainobs.sessions.behavior import BEHAVIOR_MEMBERS, BehaviorSession
 from brainobs.sessions.lfp import LfpFiles, lazy_lfp, read_csd, require_lfp
 from brainobs.sessions.stimulus_analysis import StimulusAnalysisMixin
 from brainobs.storage.remote import BlockCacheOptions
 from brainobs.tables.filters import filter_units
+from brainobs.types import PathOrUrl
 
 ECEPHYS_MEMBERS = (
     "conditionwise_spike_statistics",
