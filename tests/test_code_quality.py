@@ -45,3 +45,15 @@ def test_mypy() -> None:
 def test_import_direction() -> None:
     result = _run(_tool("lint-imports"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pre_commit_runs_the_same_checks() -> None:
+    """The pre-commit hooks and these tests stay one set of checks."""
+    config = (REPO / ".pre-commit-config.yaml").read_text()
+    for command in (
+        "ruff check src tests benchmarks",
+        "ruff format --check",
+        "mypy",
+        "lint-imports",
+    ):
+        assert f"entry: {command}" in config

@@ -7,8 +7,9 @@ The entry points keep the AllenSDK's names, so a tutorial ports by changing its 
     cache = VisualBehaviorNeuropixelsProjectCache.from_s3_cache(cache_dir="~/allen")
 
 Each release lives in a home of its own (``brainobs.vbn``...), declared in
-:mod:`brainobs.releases`; the names below are imported from there on first use, so
-``import brainobs`` stays fast.
+:mod:`brainobs.releases`; its project cache and session classes are imported from there on
+first use (so ``import brainobs`` stays fast) and listed in ``__all__`` and the
+``TYPE_CHECKING`` block below for type checkers and readers.
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-#: Public name -> the module that defines it (imported on first access).
-_LAZY = {
-    "VisualBehaviorNeuropixelsProjectCache": "brainobs.vbn.cache",
-    "BehaviorEcephysSession": "brainobs.vbn.session",
-    "BehaviorSession": "brainobs.sessions.behavior",
-}
+
+def _public_classes() -> dict[str, str]:
+    """Return class name -> ``"module:attribute"`` of every release's cache and sessions."""
+    return {
+        target.rpartition(":")[2]: target
+        for release in RELEASES.values()
+        for target in (release.cache_class, *release.session_classes)
+    }
+
 
 __all__ = [
     "RELEASES",
@@ -50,12 +54,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public class from its module on first access."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'brainobs' has no attribute {name!r}")
+    """Import a release's public class from its home on first access."""
+    target = _public_classes().get(name)
+    if target is None:
+        raise AttributeError(f"module 'brainobs' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:

@@ -11,10 +11,10 @@ import pytest
 from brainobs.analysis.alignment import presentationwise_spike_counts, presentationwise_spike_times
 from brainobs.analysis.conditions import conditionwise_spike_statistics
 from brainobs.analysis.decoding import decode_image_identity
+from brainobs.analysis.epochs import stimulus_epochs
 from brainobs.analysis.optotagging import optotagging_responses
 from brainobs.errors import InvalidInputError, UnknownIdError
 from brainobs.sample import SampleRelease
-from brainobs.analysis.epochs import stimulus_epochs
 from brainobs.sessions.stimulus_analysis import VBN_BOOKKEEPING_COLUMNS
 from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
 from brainobs.vbn.session import BehaviorEcephysSession

@@ -17,11 +17,19 @@ from brainobs.errors import (
     OutdatedManifestWarning,
     SourceError,
 )
-from brainobs.storage.cache import DOWNLOADED_DATA, LAST_USED, MirrorCache, ReleaseCache
+from brainobs.storage.cache import (
+    DOWNLOADED_DATA,
+    LAST_USED,
+    CacheMode,
+    FetchAction,
+    MirrorCache,
+    ReleaseCache,
+)
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
+from brainobs.storage.remote import RemoteObject
 from tests.support.release import PROJECT, TinyRelease
 
 
@@ -233,3 +241,51 @@ def test_cache_dir_that_is_a_file_is_a_clear_error(
     not_a_dir.write_text("x")
     with pytest.raises(CacheError, match="BRAINOBS_CACHE_DIR"):
         _cache(not_a_dir / "cache", LocalFetcher(tiny_release.root))
+
+
+def test_plan_names_what_fetch_will_do(tiny_release: TinyRelease, cache_dir: Path) -> None:
+    cache = _cache(cache_dir, LocalFetcher(tiny_release.root))
+    assert cache.mode is CacheMode.DOWNLOAD
+    old = _load(cache, "0.1.0")
+    entry = old.data_files["1"]
+    assert cache.plan(entry) is FetchAction.DOWNLOAD
+    cache.fetch(entry)
+    assert cache.plan(entry) is FetchAction.REUSE
+    new = cache.load_manifest("0.2.0")
+    assert cache.plan(new.data_files["1"]) is FetchAction.LINK  # same bytes, other version
+    offline = ReleaseCache(cache_dir, PROJECT)
+    assert offline.mode is CacheMode.OFFLINE
+    assert offline.plan(new.data_files["4"]) is FetchAction.MISSING
+    unrecorded = cache.local_path(new.data_files["2"])
+    unrecorded.parent.mkdir(parents=True, exist_ok=True)
+    unrecorded.write_bytes(b"left by someone else")
+    assert cache.plan(new.data_files["2"]) is FetchAction.VERIFY
+    assert not any(cache_dir.rglob("_quarantine"))  # planning reads and writes nothing
+
+
+def test_mirror_cache_plans_in_place(tiny_release: TinyRelease) -> None:
+    mirror = MirrorCache(tiny_release.root, PROJECT)
+    assert mirror.mode is CacheMode.MIRROR
+    manifest = mirror.manifest
+    assert mirror.plan(manifest.data_files["1"]) is FetchAction.IN_PLACE
+    assert mirror.is_cached(manifest.data_files["1"])
+    (tiny_release.root / manifest.data_files["1"].key).rename(tiny_release.root / "moved")
+    try:
+        assert mirror.plan(manifest.data_files["1"]) is FetchAction.MISSING
+        with pytest.raises(FileNotInCacheError, match="mirror"):
+            mirror.data_path(1)
+    finally:
+        (tiny_release.root / "moved").rename(tiny_release.root / manifest.data_files["1"].key)
+
+
+def test_open_data_streams_only_what_is_not_cached(
+    tiny_release: TinyRelease, cache_dir: Path
+) -> None:
+    cache = _cache(cache_dir, LocalFetcher(tiny_release.root))
+    cache.load_manifest()
+    remote = cache.open_data(2, stream=True)
+    assert isinstance(remote, RemoteObject) and remote.key.endswith("ecephys_session_2.nwb")
+    assert remote.size == cache.manifest.data_files["2"].size
+    local = cache.data_path(2)
+    assert cache.open_data(2, stream=True) == local  # a verified copy wins over the network
+    assert cache.open_data(2) == local

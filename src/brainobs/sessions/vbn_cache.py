@@ -6,18 +6,19 @@ module keeps the old one working for code written against brainobs 0.1.
 
 from __future__ import annotations
 
-import importlib
 import warnings
+
+from brainobs.releases import get_release
 
 
 def __getattr__(name: str) -> object:
-    """Return ``name`` from its new home, with a warning naming the new import line."""
-    if name == "VisualBehaviorNeuropixelsProjectCache":
-        warnings.warn(
-            "brainobs.sessions.vbn_cache moved: use "
-            "`from brainobs import VisualBehaviorNeuropixelsProjectCache`.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module("brainobs.vbn.cache"), name)
-    raise AttributeError(f"module 'brainobs.sessions.vbn_cache' has no attribute {name!r}")
+    """Return the VBN project cache class, with a warning naming the new import line."""
+    cache_class: type = get_release("vbn").load_cache_class()
+    if name != cache_class.__name__:
+        raise AttributeError(f"module 'brainobs.sessions.vbn_cache' has no attribute {name!r}")
+    warnings.warn(
+        f"brainobs.sessions.vbn_cache moved: use `from brainobs import {name}`.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return cache_class
