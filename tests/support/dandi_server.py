@@ -227,13 +227,15 @@ class DandiServer(RangeServer):
             return dict(entry)
 
     def set_draft_digest(self, dandiset: str, asset_path: str, sha256: str) -> None:
-        """Make the draft publish ``sha256`` as ``asset_path``'s digest (a wrong one, in tests)."""
+        """Make the draft publish ``sha256`` as ``asset_path``'s digest (a wrong one, in tests);
+        like any metadata change, it gives the draft a new ``modified`` time."""
         with self._edit:
             record_path = self._folder(dandiset) / "versions" / "draft.json"
             doc = json.loads(record_path.read_text())
             for asset in doc["assets"]:
                 if asset["path"] == asset_path:
                     asset["metadata"]["digest"]["dandi:sha2-256"] = sha256
+            doc["modified"] = datetime.now(timezone.utc).isoformat()
             record_path.write_text(json.dumps(doc, indent=1))
 
     def api_requests(self, fragment: str = "") -> list[str]:
