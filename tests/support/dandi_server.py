@@ -259,6 +259,10 @@ def main() -> None:
     with server:
         print(server.url, flush=True)
         sys.stdin.read()
+    sent = server.state.bytes_sent
+    api = sum(n for k, n in sent.items() if k.startswith("api/"))
+    blobs = sum(n for k, n in sent.items() if k.startswith("blobs/"))
+    print(json.dumps({"api": api, "blobs": blobs, "other": sum(sent.values()) - api - blobs}))
 
 
 if __name__ == "__main__":
