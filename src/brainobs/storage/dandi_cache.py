@@ -10,10 +10,10 @@ sources, each for what it has:
   mapping (named in its declaration, ``Release.dandi_mapping``), read or downloaded from DANDI
   and verified against the SHA-256 DANDI publishes.
 
-Downloaded assets are kept content-addressed in ``<cache>/dandi/sha256/<digest>/<name>``. When
-the bucket route already holds the same bytes (same SHA-256) they are linked instead of
-downloaded; when a DANDI download has the manifest's BLAKE2b it is linked, recorded, into the
-bucket layout, so the other routes reuse it.
+Downloaded assets are kept content-addressed in ``<cache>/dandi/sha256/<digest>/<name>``
+(:class:`DandiFiles`, which needs no manifest). When the bucket route already holds the same
+bytes (same SHA-256) they are linked instead of downloaded; when a DANDI download has the
+manifest's BLAKE2b it is linked, recorded, into the bucket layout, so the other routes reuse it.
 """
 
 from __future__ import annotations
@@ -113,11 +113,107 @@ class DandiMapping(Protocol):
     def asset_paths(self, metadata_path: MetadataPath) -> dict[str, tuple[str, str]]: ...
 
 
+class DandiFiles:
+    """A release's data files on DANDI: found by its mapping, kept in a verified store.
+
+    ``dandi`` maps each of the release's dandisets to its fetcher; ``mapping`` finds each file
+    id's asset from the metadata tables (``metadata_path``). Downloads land in
+    ``<cache_dir>/dandi/sha256/<digest>/<name>``, verified by SHA-256; a file is there only
+    once verified. Nothing here needs a manifest, so any release layout can use it.
+    """
+
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike[str],
+        dandi: Mapping[str, DandiFetcher],
+        mapping: DandiMapping,
+        metadata_path: MetadataPath,
+        *,
+        settings: TransferSettings | None = None,
+        show_progress: bool = False,
+    ) -> None:
+        self.cache_dir = Path(cache_dir).expanduser()
+        self.dandi = dict(dandi)
+        self.mapping = mapping
+        self.metadata_path = metadata_path
+        self.settings = settings or TransferSettings.from_env()
+        self.show_progress = show_progress
+        self._locations: dict[str, DandiLocation] | None = None
+
+    def describe(self) -> str:
+        """Return the dandisets the files come from, for messages."""
+        return "; ".join(f.describe() for f in self.dandi.values())
+
+    def locations(self) -> dict[str, DandiLocation]:
+        """Return file id -> DANDI location of every data file of the metadata tables."""
+        if self._locations is None:
+            listings = {d: f.listing for d, f in self.dandi.items()}
+            self._locations = self.mapping.locate(self.metadata_path, listings)
+        return self._locations
+
+    def location(self, file_id: int | str) -> DandiLocation:
+        """Return the DANDI location of data file ``file_id``; raise if it has no asset."""
+        key = str(int(file_id)) if not isinstance(file_id, str) else file_id
+        found = self.locations().get(key)
+        if found is None:
+            raise UnknownIdError(
+                f"File id {file_id} is not a data file of the metadata tables; their file_id "
+                "columns list the valid ids."
+            )
+        if found.path is None:
+            raise UnknownIdError(
+                f"The {found.what} has no asset in {self.dandi[found.dandiset].describe()}: "
+                f"looked for {found.looked_for}. It may be in another version "
+                "(--dandiset-version) or only in the release's bucket (source='s3')."
+            )
+        return found
+
+    def asset(self, file_id: int | str) -> tuple[DandiFetcher, DandiAsset]:
+        """Return the fetcher and the asset of data file ``file_id``."""
+        found = self.location(file_id)
+        fetcher = self.dandi[found.dandiset]
+        assert found.path is not None
+        return fetcher, fetcher.asset(found.path)
+
+    def store_path(self, asset: DandiAsset) -> Path:
+        """Return where a verified copy of ``asset`` is kept (addressed by its SHA-256)."""
+        assert asset.sha256 is not None
+        return self.cache_dir / "dandi" / "sha256" / asset.sha256 / asset.path.rsplit("/", 1)[-1]
+
+    def stored(self, asset: DandiAsset) -> Path | None:
+        """Return the store's copy of ``asset``, if it holds one."""
+        path = self.store_path(asset)
+        return path if path.is_file() and path.stat().st_size == asset.size else None
+
+    def adopt(self, asset: DandiAsset, copy: Path) -> Path | None:
+        """Return the store's copy of ``asset`` linked to ``copy`` (a verified file of another
+        route) when ``copy`` has the asset's size and SHA-256; None otherwise."""
+        if copy.stat().st_size != asset.size or file_digest(copy, "sha256") != asset.sha256:
+            return None
+        _link_or_copy(copy, self.store_path(asset))
+        return self.store_path(asset)
+
+    def download(self, fetcher: DandiFetcher, asset: DandiAsset) -> Path:
+        """Return the store's copy of ``asset``, downloaded and verified if it is not there."""
+        expected = fetcher.expected(asset.path)
+        return self.stored(asset) or download_file(
+            fetcher,
+            asset.path,
+            self.store_path(asset),
+            expected,
+            settings=self.settings,
+            show_progress=self.show_progress,
+            lock_dir=self.cache_dir / LOCKS,
+        )
+
+
 class DandiReleaseCache(ReleaseCache):
     """Metadata from ``metadata_fetcher`` (bucket layout), data files from DANDI.
 
     ``dandi`` maps each of the release's dandisets to its fetcher; ``mapping`` finds a file id's
-    asset. Data files are downloaded into ``<cache>/dandi/sha256/``, verified by SHA-256.
+    asset (:class:`DandiFiles`). A copy the bucket route verified is reused when it has the
+    asset's SHA-256, and a DANDI download with the manifest's BLAKE2b is linked, recorded,
+    into the bucket layout.
     """
 
     def __init__(
@@ -140,71 +236,63 @@ class DandiReleaseCache(ReleaseCache):
         )
         self.dandi = dict(dandi)
         self.mapping = mapping
-        self._locations: tuple[str, dict[str, DandiLocation]] | None = None
+        self._files: tuple[str, DandiFiles] | None = None
 
     def __repr__(self) -> str:
         return f"DandiReleaseCache({str(self.cache_dir)!r}, {self.project_name!r}, {self.dandi!r})"
 
     def describe(self) -> str:
         """Return where files come from, for messages."""
-        sources = "; ".join(f.describe() for f in self.dandi.values())
-        return f"{sources} (metadata tables from {super().describe()})"
+        return f"{self.files.describe()} (metadata tables from {super().describe()})"
 
-    # --- where each file is -------------------------------------------------------------
+    @property
+    def files(self) -> DandiFiles:
+        """Return the DANDI files of the current manifest's metadata tables."""
+        name = self.manifest.name
+        if self._files is None or self._files[0] != name:
+            files = DandiFiles(
+                self.cache_dir,
+                self.dandi,
+                self.mapping,
+                self.metadata_path,
+                settings=self.settings,
+                show_progress=self.show_progress,
+            )
+            self._files = (name, files)
+        return self._files[1]
+
     def locations(self) -> dict[str, DandiLocation]:
         """Return file id -> DANDI location of every data file of the current manifest."""
-        name = self.manifest.name
-        if self._locations is None or self._locations[0] != name:
-            listings = {d: f.listing for d, f in self.dandi.items()}
-            self._locations = (name, self.mapping.locate(self.metadata_path, listings))
-        return self._locations[1]
+        return self.files.locations()
 
     def location(self, file_id: int | str) -> DandiLocation:
         """Return the DANDI location of data file ``file_id``; raise if it has no asset."""
-        key = str(int(file_id)) if not isinstance(file_id, str) else file_id
-        found = self.locations().get(key)
-        if found is None:
-            raise UnknownIdError(
-                f"File id {file_id} is not a data file of the {self.project_name} metadata "
-                f"tables (manifest {self.manifest.name}); their file_id columns list the valid ids."
-            )
-        if found.path is None:
-            fetcher = self.dandi[found.dandiset]
-            raise UnknownIdError(
-                f"The {found.what} has no asset in {fetcher.describe()}: looked for "
-                f"{found.looked_for}. It may be in another version (--dandiset-version) or only "
-                "in the release's bucket (source='s3')."
-            )
-        return found
-
-    def asset(self, file_id: int | str) -> tuple[DandiFetcher, DandiAsset]:
-        """Return the fetcher and the asset of data file ``file_id``."""
-        found = self.location(file_id)
-        fetcher = self.dandi[found.dandiset]
-        assert found.path is not None
-        return fetcher, fetcher.asset(found.path)
-
-    def store_path(self, asset: DandiAsset) -> Path:
-        """Return where a verified copy of ``asset`` is kept (addressed by its SHA-256)."""
-        assert asset.sha256 is not None
-        return self.cache_dir / "dandi" / "sha256" / asset.sha256 / asset.path.rsplit("/", 1)[-1]
+        return self.files.location(file_id)
 
     # --- files ---------------------------------------------------------------------------
     def open_data(self, file_id: int | str, stream: bool = False) -> Path | RemoteObject:
         """Return a verified local copy of data file ``file_id`` (downloaded from DANDI), or
         with ``stream`` the DANDI asset to read by byte ranges (a local copy is preferred).
         """
-        fetcher, asset = self.asset(file_id)
         if not stream:
-            return self._fetch_asset(fetcher, asset, self._entry(file_id))
+            return self.data_path(file_id)
+        fetcher, asset = self.files.asset(file_id)
         fetcher.expected(asset.path)  # refuse assets without a published digest here too
-        cached = self._cached_copy(asset, self._entry(file_id))
+        cached = self._local_copy(asset, self._entry(file_id))
         return cached or RemoteObject(fetcher, asset.path, None, asset.size)
 
     def data_path(self, file_id: int | str) -> Path:
         """Return the local path of data file ``file_id``, downloading it from DANDI if needed."""
-        fetcher, asset = self.asset(file_id)
-        return self._fetch_asset(fetcher, asset, self._entry(file_id))
+        fetcher, asset = self.files.asset(file_id)
+        entry = self._entry(file_id)
+        fetcher.expected(asset.path)
+        cached = self._local_copy(asset, entry)
+        if cached is not None:
+            return cached
+        stored = self.files.download(fetcher, asset)
+        if entry is not None:
+            self._share_with_bucket_layout(stored, entry)
+        return stored
 
     def fetch(self, entry: FileEntry, manifest: Manifest | None = None) -> Path:
         """Return the local path of ``entry``: metadata through the bucket route, data files
@@ -219,10 +307,9 @@ class DandiReleaseCache(ReleaseCache):
         file_id = self._file_id_of(entry, manifest)
         if file_id is None:
             return super().plan(entry, manifest)
-        _, asset = self.asset(file_id)
-        if asset.sha256 is not None and self._have(self.store_path(asset), asset):
-            return FetchAction.REUSE
-        return FetchAction.DOWNLOAD
+        _, asset = self.files.asset(file_id)
+        stored = asset.sha256 is not None and self.files.stored(asset)
+        return FetchAction.REUSE if stored else FetchAction.DOWNLOAD
 
     def _file_id_of(self, entry: FileEntry, manifest: Manifest | None) -> str | None:
         """Return the file id of data entry ``entry`` (None for metadata tables)."""
@@ -234,41 +321,13 @@ class DandiReleaseCache(ReleaseCache):
         key = str(int(file_id)) if not isinstance(file_id, str) else file_id
         return self.manifest.data_files.get(key)
 
-    def _fetch_asset(
-        self, fetcher: DandiFetcher, asset: DandiAsset, entry: FileEntry | None
-    ) -> Path:
-        """Return the verified local copy of ``asset``, linked or downloaded as needed."""
-        expected = fetcher.expected(asset.path)
-        cached = self._cached_copy(asset, entry)
-        if cached is not None:
-            return cached
-        stored = self.store_path(asset)
-        download_file(
-            fetcher,
-            asset.path,
-            stored,
-            expected,
-            settings=self.settings,
-            show_progress=self.show_progress,
-            lock_dir=self.cache_dir / LOCKS,
-        )
-        if entry is not None:
-            self._share_with_bucket_layout(stored, entry)
-        return stored
-
-    def _cached_copy(self, asset: DandiAsset, entry: FileEntry | None) -> Path | None:
-        """Return a verified local copy of ``asset``: the DANDI store's, or the bucket
-        route's when it has the same SHA-256 (then linked into the store)."""
-        stored = self.store_path(asset)
-        if self._have(stored, asset):
+    def _local_copy(self, asset: DandiAsset, entry: FileEntry | None) -> Path | None:
+        """Return a verified local copy of ``asset``: the store's, or the bucket route's when
+        it has the same SHA-256 (then linked into the store)."""
+        stored = self.files.stored(asset)
+        if stored is not None or entry is None or super().plan(entry) is not FetchAction.REUSE:
             return stored
-        if entry is None or super().plan(entry) is not FetchAction.REUSE:
-            return None
-        local = self.local_path(entry)
-        if local.stat().st_size != asset.size or file_digest(local, "sha256") != asset.sha256:
-            return None
-        _link_or_copy(local, stored)
-        return stored
+        return self.files.adopt(asset, self.local_path(entry))
 
     def _share_with_bucket_layout(self, stored: Path, entry: FileEntry) -> None:
         """Link a DANDI download into the bucket layout, recorded, when it has the manifest's
@@ -281,11 +340,6 @@ class DandiReleaseCache(ReleaseCache):
         if file_digest(stored, "blake2b") == entry.file_hash:
             _link_or_copy(stored, local)
             self.record(local, entry.file_hash)
-
-    @staticmethod
-    def _have(path: Path, asset: DandiAsset) -> bool:
-        """Return whether the store holds ``asset`` at ``path`` (written only when verified)."""
-        return path.is_file() and path.stat().st_size == asset.size
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
