@@ -4,8 +4,14 @@ A loopback HTTP server (in its own process) serves a file of --size-mb MB. In th
   * plain:    requests streaming GET copied to disk (no hash, no resume, no lock);
   * brainobs: download_file() -- ranged GET, BLAKE2b while streaming, fsync, atomic rename;
   * hashing:  brainobs.storage.hashing.blake2b_file versus hashlib.blake2b on the same bytes.
+Then the same file by two routes from one loopback archive (tests/support/dandi_server.py, in
+its own process), which serves it both as a bucket key and as asset of a dandiset:
+  * S3 route:    S3Fetcher (path-style endpoint), verified against the manifest's BLAKE2b;
+  * DANDI route: DandiFetcher -- version info and asset listing from the REST API, then the
+                 blob by its content URL -- verified against DANDI's SHA-256.
 Each measurement is the best of --repeat runs; ratios are what to compare across machines.
-Target: brainobs throughput at least 0.8 of the plain copy.
+Targets: brainobs throughput at least 0.8 of the plain copy; the DANDI route within 10% of
+the S3 route's time, with the listing its only extra bytes.
 
     python benchmarks/bench_download.py --size-mb 1024
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -28,11 +35,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from brainobs.config import TransferSettings  # noqa: E402
+from brainobs.sample.dandiset import write_dandiset  # noqa: E402
+from brainobs.storage.dandi import DandiFetcher  # noqa: E402
 from brainobs.storage.download import Expected, download_file  # noqa: E402
 from brainobs.storage.hashing import blake2b_file  # noqa: E402
 from brainobs.storage.http import HTTPFetcher  # noqa: E402
+from brainobs.storage.s3 import S3Fetcher  # noqa: E402
 
 KEY = "visual-behavior-neuropixels/behavior_ecephys_sessions/1/ecephys_session_1.nwb"
+ASSET = "sub-533537/sub-533537_ses-20201007T210141.nwb"
+DANDISET = "000713"
 
 
 def make_file(root: Path, size_mb: int) -> Path:
@@ -45,9 +57,9 @@ def make_file(root: Path, size_mb: int) -> Path:
     return path
 
 
-def start_server(root: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(root: Path, module: str = "range_server") -> tuple[subprocess.Popen[str], str]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.range_server", str(root)],
+        [sys.executable, "-m", f"tests.support.{module}", str(root)],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -76,6 +88,45 @@ def timed(func, *args) -> float:
 
 def best_of(repeat: int, func, *args) -> float:
     return min(timed(func, *args) for _ in range(repeat))
+
+
+def dandi_versus_s3(root: Path, source: Path, expected: Expected, repeat: int) -> list[str]:
+    """Return the lines reporting the same file fetched by the S3 and the DANDI route."""
+    archive = root.parent / "archive"
+    (archive / "bucket").mkdir(parents=True)
+    os.link(source, archive / "bucket" / KEY.replace("/", "_"))
+    write_dandiset({ASSET: source}, archive, DANDISET)
+    server, url = start_server(archive, "dandi_server")
+    s3 = S3Fetcher("bucket", endpoint=url, settings=TransferSettings())
+    out = root.parent / "routes"
+    out.mkdir()
+
+    def run_s3() -> None:
+        (out / "s3.nwb").unlink(missing_ok=True)
+        download_file(s3, KEY.replace("/", "_"), out / "s3.nwb", expected)
+
+    def run_dandi() -> None:
+        (out / "dandi.nwb").unlink(missing_ok=True)
+        fetcher = DandiFetcher(DANDISET, "draft", api=f"{url}/api")  # lists the version anew
+        download_file(fetcher, ASSET, out / "dandi.nwb", fetcher.expected(ASSET))
+
+    try:
+        pairs = [(timed(run_s3), timed(run_dandi)) for _ in range(repeat)]
+    finally:
+        sent = json.loads(server.communicate(input="")[0].strip().splitlines()[-1])
+    s3_time, dandi_time = min(p for p, _ in pairs), min(d for _, d in pairs)
+    mb = source.stat().st_size / 1e6
+    dandi_bytes = (sent["blobs"] + sent["api"]) // repeat
+    return [
+        f"\n{'route (same file, one loopback archive)':<46} {'seconds':>8} {'MB/s':>8} "
+        f"{'bytes/run':>14}",
+        f"{'S3 route (S3Fetcher, BLAKE2b)':<46} {s3_time:>8.2f} {mb / s3_time:>8.0f} "
+        f"{sent['other'] // repeat:>14,}",
+        f"{'DANDI route (listing + blob, SHA-256)':<46} {dandi_time:>8.2f} "
+        f"{mb / dandi_time:>8.0f} {dandi_bytes:>14,}",
+        f"  of which REST API (version info, listing): {sent['api'] // repeat:,} bytes",
+        f"time ratio DANDI / S3 route: {dandi_time / s3_time:.2f}  (target <= 1.10)",
+    ]
 
 
 def main() -> None:
@@ -109,6 +160,7 @@ def main() -> None:
         data = source.read_bytes()
         ref_hash = best_of(args.repeat, lambda: hashlib.blake2b(data).hexdigest())
         our_hash = best_of(args.repeat, blake2b_file, source)
+        routes = dandi_versus_s3(root, source, expected, args.repeat)
     mb = size / 1e6
     rows = [
         ("plain streaming copy", plain, mb / plain),
@@ -122,6 +174,7 @@ def main() -> None:
         print(f"{name:<46} {seconds:>8.2f} {rate:>8.0f}")
     print(f"\ndownload ratio brainobs / plain copy: {plain / ours:.2f}  (target >= 0.80)")
     print(f"hashing ratio brainobs / hashlib:      {ref_hash / our_hash:.2f}")
+    print("\n".join(routes))
 
 
 if __name__ == "__main__":

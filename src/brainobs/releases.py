@@ -36,6 +36,8 @@ class Release:
     ``project_name`` is the first component of every key in the bucket and the prefix of the
     local cache folder (``{project_name}-{manifest_version}``). ``report_kinds`` maps each
     report kind the release's sessions declare (their ``report_kind``) to its sections.
+    ``dandi_mapping`` names how its data files are found among the assets of its
+    ``dandisets`` on the DANDI Archive (:class:`brainobs.storage.dandi_cache.DandiMapping`).
     """
 
     name: str
@@ -52,6 +54,7 @@ class Release:
     layout: str = "cloud_cache"
     region: str = "us-west-2"
     dandisets: tuple[str, ...] = ()
+    dandi_mapping: str | None = None
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -110,6 +113,7 @@ VBN = Release(
     sample_writer="brainobs.vbn.sample_release:write_vbn_release",
     tour="brainobs.vbn.tour:tour",
     dandisets=("000713",),
+    dandi_mapping="brainobs.vbn.dandi:VBN_ON_DANDI",
 )
 
 VBO = Release(

@@ -29,30 +29,32 @@ def download(
     cache_dir: str | None,
     source: str | None,
     endpoint: str | None,
+    dandiset_version: str | None,
 ) -> None:
     """Download RELEASE (vbn, vbo) files into the cache, verified against the manifest.
 
     IDS are session, experiment, probe or file ids; without them every file is fetched.
-    Interrupted downloads resume where they stopped.
+    Interrupted downloads resume where they stopped. With --source dandi the NWB files come
+    from the DANDI Archive, verified against its SHA-256 (the metadata tables from the bucket).
 
     \b
     Examples:
       brainobs download vbn --metadata-only
       brainobs download vbn 1044385384 --manifest 0.5.0
+      brainobs download vbn 1044385384 --source dandi --dandiset-version 0.240702.1725
     """
     from tqdm.auto import tqdm
 
     from brainobs import config
     from brainobs.releases import get_release
-    from brainobs.storage.cache import ReleaseCache
     from brainobs.storage.resolve import entries_for_ids
-    from brainobs.storage.sources import make_fetcher
+    from brainobs.storage.sources import make_release_cache
 
     rel = get_release(release)
-    fetcher = make_fetcher(rel, source, endpoint)
-    cache = ReleaseCache(config.cache_dir(cache_dir), rel.project_name, fetcher, show_progress=True)
+    cache = make_release_cache(rel, source, config.cache_dir(cache_dir), endpoint,
+                               dandiset_version=dandiset_version, show_progress=True)  # fmt: skip
     manifest = cache.load_manifest(version)
-    click.echo(f"{rel.title} manifest {manifest.manifest_version} from {fetcher.describe()}")
+    click.echo(f"{rel.title} manifest {manifest.manifest_version} from {cache.describe()}")
     entries = list(manifest.metadata_files.values())
     if not metadata_only:
         wanted = entries_for_ids(cache, ids) if ids else list(manifest.data_files.values())

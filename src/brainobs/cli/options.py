@@ -18,7 +18,15 @@ source_option = click.option(
     default=None,
     metavar="SOURCE",
     help="Where files come from: 's3' (default, the public bucket), an http(s):// mirror, "
-    "or a folder laid out like the bucket.",
+    "a folder laid out like the bucket, or 'dandi' (NWB files from the DANDI Archive, "
+    "$BRAINOBS_DANDI_API for a mirror; metadata tables still from the bucket).",
+)
+dandiset_version_option = click.option(
+    "--dandiset-version",
+    default=None,
+    metavar="VERSION",
+    help="With --source dandi: 'draft' or a published version such as 0.240702.1725 "
+    "(default: the most recent published version).",
 )
 endpoint_option = click.option(
     "--endpoint",
@@ -29,5 +37,5 @@ endpoint_option = click.option(
 
 
 def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --cache-dir, --source and --endpoint to a command."""
-    return cache_dir_option(source_option(endpoint_option(func)))
+    """Add --cache-dir, --source, --endpoint and --dandiset-version to a command."""
+    return cache_dir_option(source_option(endpoint_option(dandiset_version_option(func))))

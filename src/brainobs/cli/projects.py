@@ -11,11 +11,14 @@ def open_project(
     source: str | None,
     endpoint: str | None,
     sample: bool,
+    dandiset_version: str | None = None,
 ) -> Any:
-    """Return the project cache of ``release`` over the sample, a mirror or the bucket."""
+    """Return the project cache of ``release`` over the sample, a mirror, the bucket or DANDI."""
     from brainobs.releases import get_release
 
     project = get_release(release).load_cache_class()
     if sample:
         return project.from_sample(cache_dir)
-    return project.from_source(source or "s3", cache_dir, endpoint=endpoint)
+    return project.from_source(
+        source or "s3", cache_dir, endpoint=endpoint, dandiset_version=dandiset_version
+    )

@@ -43,6 +43,7 @@ def report(
     cache_dir: str | None,
     source: str | None,
     endpoint: str | None,
+    dandiset_version: str | None,
 ) -> None:
     """Write the HTML report of SESSION_ID in RELEASE and print where it is.
 
@@ -56,12 +57,13 @@ def report(
     Examples:
       brainobs report vbn 1044385384 --out reports/
       brainobs report vbn 1044385384 --stream --source https://mirror.example.org/vbn
+      brainobs report vbn 1044385384 --stream --source dandi
       brainobs sessions vbn --sample        # pick a session id, then:
       brainobs report vbn <session_id> --sample --out reports/
     """
     from brainobs.cli.projects import open_project
 
-    cache = open_project(release, cache_dir, source, endpoint, sample)
+    cache = open_project(release, cache_dir, source, endpoint, sample, dandiset_version)
     click.echo(f"opening session {session_id} ...", err=True)
     session = cache.get_session(session_id, stream=stream)
     written = write_session_report(session, out_dir, probe_id=probe_id, strict=strict)

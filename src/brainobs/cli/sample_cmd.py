@@ -19,7 +19,7 @@ def sample() -> None:
     """
 
 
-def _sample_command(name: str, title: str) -> click.Command:
+def _sample_command(name: str, title: str, on_dandi: bool) -> click.Command:
     """Return the ``brainobs sample <name>`` command of one release."""
 
     @click.command(name=name)
@@ -30,7 +30,16 @@ def _sample_command(name: str, title: str) -> click.Command:
                   help="default: seconds, small; benchmark: a real-size session.")  # fmt: skip
     @click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
     @click.option("--overwrite", is_flag=True, help="Rewrite even if the release is already there.")
-    def write(out_dir: str, size: str, seed: int, overwrite: bool) -> None:
+    @click.option(
+        "--dandi",
+        "dandi_dir",
+        default=None,
+        type=click.Path(file_okay=False),
+        hidden=not on_dandi,
+        help="Also lay the sample's NWB files out in DANDI_DIR as the release's dandiset(s): "
+        "asset paths, metadata and SHA-256 digests as DANDI serves them.",
+    )
+    def write(out_dir: str, size: str, seed: int, overwrite: bool, dandi_dir: str | None) -> None:
         from brainobs.sample import write_release
 
         start = time.perf_counter()
@@ -39,6 +48,12 @@ def _sample_command(name: str, title: str) -> click.Command:
             f"{title} sample release ({size}, seed {seed}) in {written.root} "
             f"({time.perf_counter() - start:.1f} s)"
         )
+        if dandi_dir is not None:
+            from brainobs.sample.dandiset import write_sample_dandiset
+
+            for dandiset in write_sample_dandiset(name, written, dandi_dir):
+                versions = ", ".join(dandiset.versions)
+                click.echo(f"dandiset {dandiset.dandiset} ({versions}) in {dandiset.root}")
 
     write.help = (
         f"Write a {title} sample release into OUT.\n\n"
@@ -48,10 +63,12 @@ def _sample_command(name: str, title: str) -> click.Command:
         f"\b\nExamples:\n  brainobs sample {name} --out ~/{name}-sample\n"
         f"  brainobs sample {name} --out /data/{name}-bench --size benchmark\n"
         f"  brainobs sessions {name} --source ~/{name}-sample"
+        + (f"\n  brainobs sample {name} --out ~/{name}-sample --dandi ~/{name}-dandi" * on_dandi)
     )
     return write
 
 
 for _release in RELEASES.values():
     if _release.sample_writer is not None:
-        sample.add_command(_sample_command(_release.name, _release.title))
+        on_dandi = _release.dandi_mapping is not None
+        sample.add_command(_sample_command(_release.name, _release.title, on_dandi))

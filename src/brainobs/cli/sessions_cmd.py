@@ -41,6 +41,7 @@ def sessions(
     cache_dir: str | None,
     source: str | None,
     endpoint: str | None,
+    dandiset_version: str | None,
 ) -> None:
     """Print the session table of RELEASE (vbn: the ecephys sessions).
 
@@ -52,7 +53,7 @@ def sessions(
     from brainobs.cli.projects import open_project
     from brainobs.tables.filters import filter_expression
 
-    cache = open_project(release, cache_dir, source, endpoint, sample)
+    cache = open_project(release, cache_dir, source, endpoint, sample, dandiset_version)
     table = cache.session_table(include_abnormal=include_abnormal)
     if expression:
         table = filter_expression(table, expression)

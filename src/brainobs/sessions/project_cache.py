@@ -15,15 +15,17 @@ from typing import Any, ClassVar, TypeVar
 import pandas as pd
 
 from brainobs import config
+from brainobs.errors import InvalidInputError
 from brainobs.nwb import NwbFile
 from brainobs.releases import Release
 from brainobs.storage.cache import MirrorCache, ReleaseCache
+from brainobs.storage.dandi_cache import open_dandi_cache
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.local import LocalFetcher
 from brainobs.storage.manifest import Manifest
 from brainobs.storage.remote import BlockCacheOptions
 from brainobs.storage.s3 import S3Fetcher
-from brainobs.storage.sources import make_fetcher
+from brainobs.storage.sources import is_dandi, make_fetcher
 from brainobs.tables.cache import load_table_cached
 from brainobs.tables.schemas import TableSchema
 from brainobs.types import PathLike
@@ -67,10 +69,43 @@ class ProjectCache(ABC):
         source: str,
         cache_dir: PathLike | None = None,
         endpoint: str | None = None,
+        dandiset_version: str | None = None,
     ) -> CacheT:
-        """Return a cache that downloads from ``source``: ``s3``, an http(s) mirror or a folder."""
+        """Return a cache that downloads from ``source``: ``s3``, an http(s) mirror, a folder,
+        or ``dandi`` (NWB files from the DANDI Archive: :meth:`from_dandi`)."""
+        if is_dandi(source):
+            return cls.from_dandi(cache_dir, dandiset_version, endpoint=endpoint)
+        if dandiset_version is not None:
+            raise InvalidInputError("A dandiset version applies to the DANDI source only.")
         fetcher = make_fetcher(cls.RELEASE, source, endpoint)
         return cls._with_fetcher(cache_dir, fetcher, show_progress=True)
+
+    @classmethod
+    def from_dandi(
+        cls: type[CacheT],
+        cache_dir: PathLike | None = None,
+        dandiset_version: str | None = None,
+        *,
+        metadata_source: str = "s3",
+        endpoint: str | None = None,
+        api: str | None = None,
+        show_progress: bool = True,
+    ) -> CacheT:
+        """Return a cache reading the release's NWB files from the DANDI Archive.
+
+        DANDI holds the NWB files but not the metadata tables: those come from
+        ``metadata_source`` (``s3``: the release's bucket, ``endpoint`` naming a mirror; or a
+        folder such as a sample's, or an http(s) mirror), verified against its manifest.
+        ``dandiset_version`` is ``draft``, a published version or None (the latest published);
+        ``api`` (else ``$BRAINOBS_DANDI_API``) points at a DANDI mirror. Streaming
+        (``stream=True``) reads DANDI by byte ranges; downloads are verified by SHA-256.
+        """
+        root = config.cache_dir(cache_dir)
+        metadata = make_fetcher(cls.RELEASE, metadata_source, endpoint)
+        release_cache = open_dandi_cache(
+            cls.RELEASE, root, metadata, dandiset_version, api=api, show_progress=show_progress
+        )
+        return cls._opened(release_cache)
 
     @classmethod
     def from_local_cache(

@@ -1,8 +1,9 @@
 """One file from a source to a final path: resumable, verified, atomic, locked.
 
 The bytes go to ``<target>.part`` in the target's folder, are hashed as they arrive, and
-are renamed onto ``target`` only once their size and BLAKE2b digest match the manifest, so a
-file at a final path is always complete and verified. A transfer that breaks off resumes
+are renamed onto ``target`` only once their size and digest match what is expected (the
+manifest's BLAKE2b, or the SHA-256 the DANDI Archive publishes), so a file at a final path is
+always complete and verified. A transfer that breaks off resumes
 from the bytes already on disk (also after the process was killed); transient failures are
 retried with exponential backoff; a lock makes two processes or threads fetching the same
 file download it once.
@@ -24,19 +25,38 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 
 from brainobs.config import TransferSettings
-from brainobs.errors import CacheError, DownloadError, HashMismatchError, TransientError
+from brainobs.errors import (
+    CacheError,
+    DownloadError,
+    HashMismatchError,
+    InvalidInputError,
+    TransientError,
+)
 from brainobs.storage.fetchers import Fetcher
-from brainobs.storage.hashing import Hasher, new_hasher, update_from_file
+from brainobs.storage.hashing import ALGORITHMS, Hasher, is_hex_digest, new_hasher, update_from_file
 
 REPAIR_HINT = "Run `brainobs cache verify --repair` or fetch it again."
 
 
 @dataclass(frozen=True)
 class Expected:
-    """What the downloaded bytes must be: the manifest's digest and, when known, size."""
+    """What the downloaded bytes must be: a digest and, when known, the size.
+
+    ``algorithm`` names the digest: ``"blake2b"`` (the releases' manifests) or ``"sha256"``
+    (what the DANDI Archive publishes for every asset).
+    """
 
     file_hash: str
     size: int | None = None
+    algorithm: str = "blake2b"
+
+    def __post_init__(self) -> None:
+        if not is_hex_digest(self.file_hash, self.algorithm):
+            label = ALGORITHMS.get(self.algorithm, self.algorithm)
+            raise InvalidInputError(
+                f"{self.file_hash!r} is not a lowercase hex {label} digest; digests brainobs "
+                f"verifies: {', '.join(ALGORITHMS)}."
+            )
 
 
 @dataclass
@@ -45,19 +65,20 @@ class _Partial:
 
     path: Path
     hasher: Hasher
+    algorithm: str
     written: int = 0
 
     @classmethod
-    def resume(cls, path: Path) -> _Partial:
+    def resume(cls, path: Path, algorithm: str) -> _Partial:
         """Return the state of ``path``, hashing the bytes an earlier attempt left there."""
-        hasher = new_hasher()
+        hasher = new_hasher(algorithm)
         written = update_from_file(hasher, path) if path.is_file() else 0
-        return cls(path, hasher, written)
+        return cls(path, hasher, algorithm, written)
 
     def restart(self) -> None:
         """Forget every byte written so far."""
         self.path.unlink(missing_ok=True)
-        self.hasher = new_hasher()
+        self.hasher = new_hasher(self.algorithm)
         self.written = 0
 
 
@@ -91,7 +112,7 @@ def download_file(
     with FileLock(str(lock_path_for(target, lock_dir))):
         if target.is_file():  # another process finished it while we waited
             return target
-        partial = _Partial.resume(target.with_name(target.name + ".part"))
+        partial = _Partial.resume(target.with_name(target.name + ".part"), expected.algorithm)
         for _attempt in range(2):
             _transfer_with_retries(fetcher, key, version_id, partial, settings, show_progress)
             problem = _check(partial, expected)
@@ -285,7 +306,8 @@ def _check(partial: _Partial, expected: Expected) -> str | None:
         return f"{partial.written} bytes instead of {expected.size}"
     digest = partial.hasher.hexdigest()
     if digest != expected.file_hash:
-        return f"BLAKE2b {digest[:12]}... instead of {expected.file_hash[:12]}..."
+        label = ALGORITHMS[expected.algorithm]
+        return f"{label} {digest[:12]}... instead of {expected.file_hash[:12]}..."
     return None
 
 

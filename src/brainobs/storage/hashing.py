@@ -1,10 +1,13 @@
-"""BLAKE2b digests as the releases' manifests record them (hashlib defaults: 64-byte digest)."""
+"""Digests of downloaded files: BLAKE2b as the releases' manifests record them (hashlib
+defaults: 64-byte digest), and SHA-256 as the DANDI Archive publishes it for every asset."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 from typing import Protocol
+
+from brainobs.errors import InvalidInputError
 
 CHUNK_SIZE = 1 << 20
 
@@ -24,13 +27,37 @@ def _openssl_blake2b() -> Hasher | None:
         return None
 
 
-def new_hasher() -> Hasher:
-    """Return an empty BLAKE2b-512 hasher (the manifests' digest).
+#: The digests brainobs verifies, by name, with the label messages use.
+ALGORITHMS = {"blake2b": "BLAKE2b", "sha256": "SHA-256"}
+_HEX_LENGTHS = {"blake2b": 128, "sha256": 64}
 
-    OpenSSL's implementation is preferred: it gives the same digest as ``hashlib.blake2b()``
-    and runs about twice as fast, which matters because hashing runs beside every download.
+
+def new_hasher(algorithm: str = "blake2b") -> Hasher:
+    """Return an empty hasher of ``algorithm`` (``"blake2b"``: the manifests' BLAKE2b-512).
+
+    OpenSSL's BLAKE2b is preferred: it gives the same digest as ``hashlib.blake2b()`` and runs
+    about twice as fast, which matters because hashing runs beside every download.
     """
+    if algorithm == "sha256":
+        return hashlib.sha256()
+    if algorithm != "blake2b":
+        raise InvalidInputError(
+            f"Unknown digest {algorithm!r}; brainobs verifies {', '.join(ALGORITHMS)}."
+        )
     return _openssl_blake2b() or hashlib.blake2b()
+
+
+def is_hex_digest(text: str, algorithm: str) -> bool:
+    """Return whether ``text`` is a lowercase hex digest of ``algorithm``'s length."""
+    length = _HEX_LENGTHS.get(algorithm)
+    return length is not None and len(text) == length and all(c in "0123456789abcdef" for c in text)
+
+
+def file_digest(path: str | Path, algorithm: str = "blake2b") -> str:
+    """Return the hex ``algorithm`` digest of the file at ``path``."""
+    hasher = new_hasher(algorithm)
+    update_from_file(hasher, path)
+    return hasher.hexdigest()
 
 
 def blake2b_file(path: str | Path, chunk_size: int = CHUNK_SIZE) -> str:

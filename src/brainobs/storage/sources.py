@@ -4,7 +4,8 @@ Two questions share one parser (:func:`parse_location`):
 
 * where a release comes from (:func:`make_fetcher`): ``s3`` (the release's public bucket),
   ``s3://bucket``, an ``http(s)://`` base address serving the bucket's keys, or a folder laid
-  out like the bucket;
+  out like the bucket; :func:`make_release_cache` also takes ``dandi`` (NWB files from the
+  DANDI Archive, metadata tables from the bucket);
 * where one file is (:func:`remote_object_for_url`): ``s3://bucket/key`` or
   ``http(s)://host/path/file`` (a query string, as in a signed URL, is kept).
 """
@@ -19,6 +20,8 @@ from brainobs import config
 from brainobs.config import TransferSettings
 from brainobs.errors import InvalidInputError, SourceError
 from brainobs.releases import Release
+from brainobs.storage.cache import ReleaseCache
+from brainobs.storage.dandi_cache import open_dandi_cache
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.http import HTTPFetcher
 from brainobs.storage.local import LocalFetcher
@@ -62,6 +65,14 @@ def parse_location(text: str) -> Location:
     )
 
 
+DANDI = "dandi"
+
+
+def is_dandi(source: str | None) -> bool:
+    """Return whether ``source`` names the DANDI Archive (``dandi``)."""
+    return isinstance(source, str) and source.strip().lower() == DANDI
+
+
 def make_fetcher(
     release: Release,
     source: str | None = None,
@@ -74,6 +85,12 @@ def make_fetcher(
     ``$BRAINOBS_S3_ENDPOINT`` redirects it to a mirror), ``s3://bucket``, an ``http(s)://``
     base address serving the bucket's keys, or a local folder laid out like the bucket.
     """
+    if is_dandi(source):
+        raise InvalidInputError(
+            "DANDI holds a release's NWB files but not its manifests and metadata tables, so it "
+            "cannot stand in for the bucket here; open the cache with source 'dandi' "
+            "(make_release_cache, from_dandi) or use the bucket."
+        )
     if source in (None, "", "s3"):
         return S3Fetcher(
             release.bucket, endpoint=endpoint, region=release.region, settings=settings
@@ -95,6 +112,35 @@ def make_fetcher(
             "existing folder laid out like the bucket."
         )
     return LocalFetcher(folder)
+
+
+def make_release_cache(
+    release: Release,
+    source: str | None,
+    cache_dir: str | Path,
+    endpoint: str | None = None,
+    *,
+    dandiset_version: str | None = None,
+    dandi_api: str | None = None,
+    settings: TransferSettings | None = None,
+    show_progress: bool = False,
+) -> ReleaseCache:
+    """Return the download cache of ``release`` in ``cache_dir`` over ``source``.
+
+    ``source`` is what :func:`make_fetcher` takes, or ``dandi``: NWB files from the release's
+    dandisets (``dandiset_version``: ``draft``, a published version, or None for the latest;
+    ``dandi_api`` or ``$BRAINOBS_DANDI_API``: a mirror), metadata tables from its bucket
+    (``endpoint``: a mirror of it).
+    """
+    if is_dandi(source):
+        metadata = make_fetcher(release, "s3", endpoint, settings)
+        return open_dandi_cache(release, cache_dir, metadata, dandiset_version, api=dandi_api,
+                                settings=settings, show_progress=show_progress)  # fmt: skip
+    if dandiset_version is not None:
+        raise InvalidInputError("A dandiset version applies to the DANDI source only (dandi).")
+    fetcher = make_fetcher(release, source, endpoint, settings)
+    return ReleaseCache(cache_dir, release.project_name, fetcher, settings=settings,
+                        show_progress=show_progress)  # fmt: skip
 
 
 def remote_object_for_url(
