@@ -22,9 +22,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     write = terminalreporter.write_line
     terminalreporter.section("download fault injection")
-    write(f"{'scenario':<34} {'first try':<44} {'retry':<10} {'final file'}")
+    width = max([34, *(len(row["scenario"]) for row in FAULT_SUMMARY)])
+    write(f"{'scenario':<{width}} {'first try':<44} {'retry':<10} {'final file'}")
     for row in FAULT_SUMMARY:
-        write(f"{row['scenario']:<34} {row['first']:<44.44} {row['retry']:<10} {row['final']}")
+        write(f"{row['scenario']:<{width}} {row['first']:<44.44} {row['retry']:<10} {row['final']}")
 
 
 @pytest.fixture(scope="session")
