@@ -15,7 +15,9 @@ from brainobs.cli.tables import write_or_print
     "expression",
     default=None,
     metavar="EXPR",
-    help="Keep rows matching a pandas query, e.g. \"genotype.str.contains('Sst')\".",
+    help="Keep rows matching a filter: column names, quoted text, numbers, == != < <= > >=, "
+    "and/or/not, in [...], between .. and .., contains/startswith/endswith, is null; "
+    "e.g. \"genotype contains 'Sst' and unit_count > 100\". Never run as code.",
 )
 @click.option("--sample", is_flag=True, help="Use the built-in sample release (offline).")
 @click.option(
@@ -48,6 +50,9 @@ def sessions(
     Examples:
       brainobs sessions vbn --sample
       brainobs sessions vbn --filter "experience_level == 'Novel'" -o novel.csv
+      brainobs sessions vbn --filter "genotype contains 'Sst' and unit_count > 100"
+      brainobs sessions vbn --filter "session_number in [1, 2] and not sex == 'M'"
+      brainobs sessions vbn --filter "date_of_acquisition between '2020-06-01' and '2020-12-31'"
     """
     from brainobs.cli.projects import open_project
     from brainobs.tables.filters import filter_expression
