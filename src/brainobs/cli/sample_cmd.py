@@ -31,8 +31,10 @@ def _sample_command(name: str, title: str) -> click.Command:
     @click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
     @click.option("--overwrite", is_flag=True, help="Rewrite even if the release is already there.")
     def write(out_dir: str, size: str, seed: int, overwrite: bool) -> None:
+        from brainobs.cli.outputs import check_folder_output
         from brainobs.sample import write_release
 
+        check_folder_output("--out", out_dir)
         start = time.perf_counter()
         written = write_release(name, out_dir, size=size, seed=seed, overwrite=overwrite)
         click.echo(

@@ -54,9 +54,15 @@ def sessions(
       brainobs sessions vbn --filter "session_number in [1, 2] and not sex == 'M'"
       brainobs sessions vbn --filter "date_of_acquisition between '2020-06-01' and '2020-12-31'"
     """
+    from brainobs.cli.outputs import check_table_output
     from brainobs.cli.projects import open_project
+    from brainobs.tables.expressions import parse
     from brainobs.tables.filters import filter_expression
 
+    if output is not None:
+        check_table_output("--output", output)
+    if expression is not None:
+        parse(expression)  # a malformed filter fails before anything is loaded
     cache = open_project(release, cache_dir, source, endpoint, sample)
     table = cache.session_table(include_abnormal=include_abnormal)
     if expression:

@@ -134,7 +134,7 @@ class ReleaseCache:
         self.cache_dir = Path(cache_dir).expanduser()
         self.project_name = project_name
         self.fetcher = fetcher
-        self.settings = settings or TransferSettings.from_env()
+        self.settings = settings or _settings_of(fetcher)
         self.show_progress = show_progress
         self._manifest: Manifest | None = None
         if fetcher is not None:
@@ -465,6 +465,12 @@ class MirrorCache(ReleaseCache):
         if self.plan(entry) is FetchAction.MISSING:
             raise FileNotInCacheError(f"{entry.key} is not in the mirror {self.cache_dir}.")
         return self.local_path(entry)
+
+
+def _settings_of(fetcher: Fetcher | None) -> TransferSettings:
+    """Return the transfer settings ``fetcher`` was built with, else the environment's."""
+    settings = getattr(getattr(fetcher, "transport", None), "settings", None)
+    return settings if isinstance(settings, TransferSettings) else TransferSettings.from_env()
 
 
 def read_object(
