@@ -80,7 +80,7 @@ def _env_number(name: str, default: float, whole: bool = False) -> float:
 
 def memory_budget(budget: int | str | None = None) -> int:
     """Return the most bytes one read may allocate: ``budget``, $BRAINOBS_MEMORY_BUDGET, else
-    half the machine's memory (at least 1 GiB).
+    half the machine's memory (at least 2 GiB).
 
     Text may carry a unit: ``"512M"``, ``"8G"``, ``"1.5GiB"``.
     """
@@ -93,7 +93,7 @@ def memory_budget(budget: int | str | None = None) -> int:
         physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         physical = 16 << 30
-    return max(1 << 30, physical // 2)
+    return max(2 << 30, physical // 2)
 
 
 def _parse_bytes(value: int | str, name: str) -> int:

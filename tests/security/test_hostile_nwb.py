@@ -187,7 +187,6 @@ def test_a_ragged_index_that_cannot_be_right(
         read_dynamic_table(nwb, "units", ["spike_times"])
 
 
-
 def test_an_index_of_the_wrong_length_and_a_short_column(tmp_path: Path) -> None:
     path = tmp_path / "short.nwb"
     with skeleton(path) as f:
