@@ -96,7 +96,7 @@ def _plain(series: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
     if kind == "bool":
         return np.asarray(series.astype(object).where(series.notna(), False), dtype=bool), valid
     if kind == "date":
-        if getattr(series.dtype, "tz", None) is not None:
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
         return series.to_numpy(), valid
     if kind == "text":
