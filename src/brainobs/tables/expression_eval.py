@@ -43,6 +43,10 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge,
 }
 _INT64 = np.iinfo(np.int64)
+try:
+    _TEXT: Any = pd.StringDtype("pyarrow")
+except ImportError:  # pragma: no cover - pyarrow is a dependency
+    _TEXT = pd.StringDtype()
 _ORDERED = {"number", "text", "date"}
 _EXAMPLES = {
     "number": "a number, e.g. 2.5",
@@ -58,7 +62,7 @@ class ColumnValues:
 
     name: str
     kind: str  # number, bool, text, date, list, other
-    values: np.ndarray
+    values: Any  # a numpy array; text: a pandas string Series (Arrow-backed, vectorised)
     valid: np.ndarray
 
 
@@ -86,8 +90,8 @@ def _classify(series: pd.Series) -> str:
     return "other"
 
 
-def _plain(series: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(values, valid)``: the column as a numpy array and its non-null mask."""
+def _plain(series: pd.Series, kind: str) -> tuple[Any, np.ndarray]:
+    """Return ``(values, valid)``: the column as a plain array and its non-null mask."""
     valid = np.asarray(series.notna(), dtype=bool)
     if kind == "number":
         integer = pd.api.types.is_integer_dtype(series.dtype)
@@ -100,7 +104,7 @@ def _plain(series: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
         return series.to_numpy(), valid
     if kind == "text":
-        return np.asarray(series.astype(object).where(series.notna(), ""), dtype=object), valid
+        return series.astype(_TEXT), valid
     return np.asarray(series.astype(object), dtype=object), valid
 
 
@@ -244,9 +248,16 @@ def _compare(node: Compare, table: Table) -> np.ndarray:
 
 
 def _apply(op: str, left: Any, right: Any) -> np.ndarray:
-    """Return ``left op right`` elementwise as a bool array."""
+    """Return ``left op right`` elementwise as a bool array (a null gives False)."""
     with np.errstate(invalid="ignore"):
-        return np.asarray(_OPS[op](left, right), dtype=bool)
+        return _as_mask(_OPS[op](left, right))
+
+
+def _as_mask(result: Any) -> np.ndarray:
+    """Return a comparison's result as a numpy bool array, nulls as False."""
+    if isinstance(result, pd.Series):
+        return result.to_numpy(dtype=bool, na_value=False)
+    return np.asarray(result, dtype=bool)
 
 
 def _in_list(node: InList, table: Table) -> np.ndarray:
@@ -257,7 +268,7 @@ def _in_list(node: InList, table: Table) -> np.ndarray:
             node.pos,
         )
     values = [_literal_value(table, column, item) for item in node.values]
-    mask = pd.Series(column.values).isin(values).to_numpy(dtype=bool) & column.valid
+    mask = _as_mask(pd.Series(column.values).isin(values)) & column.valid
     return ~mask & column.valid if node.negated else mask
 
 
@@ -280,7 +291,7 @@ def _text_match(node: TextMatch, table: Table) -> np.ndarray:
     elif column.kind == "text":
         if node.pattern.kind != "text":
             raise table.error(f"{node.op} takes quoted text, e.g. 'Sst'", node.pattern.pos)
-        strings = pd.Series(column.values, dtype=object).str
+        strings = column.values.str
         pattern = str(node.pattern.value)
         if node.op == "contains":
             found = strings.contains(pattern, regex=False)
@@ -288,7 +299,7 @@ def _text_match(node: TextMatch, table: Table) -> np.ndarray:
             found = strings.startswith(pattern)
         else:
             found = strings.endswith(pattern)
-        mask = found.to_numpy(dtype=bool, na_value=False)
+        mask = _as_mask(found)
     else:
         raise table.error(
             f"{node.op} works on text columns (and contains on list columns); "
