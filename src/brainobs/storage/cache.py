@@ -33,12 +33,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import TypeVar
 
 from brainobs import config
 from brainobs.config import TransferSettings
@@ -49,15 +47,19 @@ from brainobs.errors import (
     ManifestNotFoundError,
     OutdatedManifestWarning,
     SourceError,
-    TransientError,
 )
 from brainobs.storage.atomic import write_atomic
 from brainobs.storage.confine import check_folder_inside, is_inside, leads_out
-from brainobs.storage.download import Expected, download_file, make_cache_folder
+from brainobs.storage.download import (
+    Expected,
+    download_file,
+    make_cache_folder,
+    read_object,
+    with_retries,
+)
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.manifest import (
-    MAX_MANIFEST_BYTES,
     FileEntry,
     Manifest,
     compare_manifests,
@@ -79,8 +81,6 @@ from brainobs.storage.records import (
     update_downloaded_data,
 )
 from brainobs.storage.remote import RemoteObject
-
-T = TypeVar("T")
 
 __all__ = [
     "DOWNLOADED_DATA",
@@ -471,55 +471,3 @@ def _settings_of(fetcher: Fetcher | None) -> TransferSettings:
     """Return the transfer settings ``fetcher`` was built with, else the environment's."""
     settings = getattr(getattr(fetcher, "transport", None), "settings", None)
     return settings if isinstance(settings, TransferSettings) else TransferSettings.from_env()
-
-
-def read_object(
-    fetcher: Fetcher,
-    key: str,
-    settings: TransferSettings | None = None,
-    limit: int = MAX_MANIFEST_BYTES,
-) -> bytes:
-    """Return the whole object ``key`` (a manifest), retried like a download, at most ``limit``.
-
-    Raises ManifestError when the source sends more than ``limit`` bytes.
-    """
-    settings = settings or TransferSettings.from_env()
-
-    def attempt() -> bytes:
-        stream = fetcher.open(key)
-        try:
-            declared = stream.total_size
-            if declared is not None and declared > limit:
-                raise _too_big(fetcher, key, limit)
-            body = bytearray()
-            for block in stream.chunks(1 << 20):
-                body += block
-                if len(body) > limit:
-                    raise _too_big(fetcher, key, limit)
-            return bytes(body)
-        finally:
-            stream.close()
-
-    return with_retries(attempt, settings)
-
-
-def _too_big(fetcher: Fetcher, key: str, limit: int) -> ManifestError:
-    return ManifestError(
-        f"{key} from {fetcher.describe()} is larger than {limit:,} bytes, which no manifest "
-        "is; the source is not serving a manifest there. Check the source address."
-    )
-
-
-def with_retries(call: Callable[[], T], settings: TransferSettings) -> T:
-    """Return ``call()``, retried with backoff while it raises TransientError."""
-    for attempt in range(settings.retries + 1):
-        try:
-            return call()
-        except TransientError as exc:
-            if attempt == settings.retries:
-                raise TransientError(
-                    f"Gave up after {attempt + 1} attempts: {exc} Check the connection (or "
-                    "raise BRAINOBS_RETRIES) and run the same command again."
-                ) from exc
-            time.sleep(settings.backoff(attempt + 1))
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -23,9 +23,10 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from tqdm.auto import tqdm
 
@@ -35,12 +36,16 @@ from brainobs.errors import (
     CacheError,
     DownloadError,
     HashMismatchError,
+    ManifestError,
     SourceError,
     TransientError,
 )
 from brainobs.storage.confine import cache_lock, is_regular_file
 from brainobs.storage.fetchers import ByteStream, Fetcher
 from brainobs.storage.hashing import CHUNK_SIZE, Hasher, new_hasher
+from brainobs.storage.manifest import MAX_MANIFEST_BYTES
+
+T = TypeVar("T")
 
 REPAIR_HINT = "Run `brainobs cache verify --repair` or fetch it again."
 
@@ -432,3 +437,55 @@ def _publish(part: Path, target: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_object(
+    fetcher: Fetcher,
+    key: str,
+    settings: TransferSettings | None = None,
+    limit: int = MAX_MANIFEST_BYTES,
+) -> bytes:
+    """Return the whole object ``key`` (a manifest), retried like a download, at most ``limit``.
+
+    Raises ManifestError when the source sends more than ``limit`` bytes.
+    """
+    settings = settings or TransferSettings.from_env()
+
+    def attempt() -> bytes:
+        stream = fetcher.open(key)
+        try:
+            declared = stream.total_size
+            if declared is not None and declared > limit:
+                raise _too_big(fetcher, key, limit)
+            body = bytearray()
+            for block in stream.chunks(1 << 20):
+                body += block
+                if len(body) > limit:
+                    raise _too_big(fetcher, key, limit)
+            return bytes(body)
+        finally:
+            stream.close()
+
+    return with_retries(attempt, settings)
+
+
+def _too_big(fetcher: Fetcher, key: str, limit: int) -> ManifestError:
+    return ManifestError(
+        f"{key} from {fetcher.describe()} is larger than {limit:,} bytes, which no manifest "
+        "is; the source is not serving a manifest there. Check the source address."
+    )
+
+
+def with_retries(call: Callable[[], T], settings: TransferSettings) -> T:
+    """Return ``call()``, retried with backoff while it raises TransientError."""
+    for attempt in range(settings.retries + 1):
+        try:
+            return call()
+        except TransientError as exc:
+            if attempt == settings.retries:
+                raise TransientError(
+                    f"Gave up after {attempt + 1} attempts: {exc} Check the connection (or "
+                    "raise BRAINOBS_RETRIES) and run the same command again."
+                ) from exc
+            time.sleep(settings.backoff(attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
