@@ -184,6 +184,15 @@ def test_files_under_manifests_that_are_not_manifests_are_ignored(
     assert cache.load_manifest().manifest_version == "0.2.0"
 
 
+def test_a_stray_file_in_a_mirror_manifest_folder_is_ignored(
+    tiny_release: TinyRelease, tmp_path: Path
+) -> None:
+    from brainobs.storage.cache import MirrorCache
+
+    mirror = _manifests_only(tiny_release, tmp_path / "mirror")
+    assert MirrorCache(mirror, PROJECT).load_manifest().manifest_version == "0.2.0"
+
+
 def test_a_stray_file_in_an_s3_manifest_folder_is_ignored(
     tiny_release: TinyRelease, s3_endpoint: str, tmp_path: Path
 ) -> None:

@@ -441,7 +441,10 @@ class MirrorCache(ReleaseCache):
     def list_manifest_file_names(self) -> list[str]:
         """Return the manifest file names in the mirror, oldest version first."""
         folder = self.cache_dir / self.manifest_prefix
-        return sort_manifest_names(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        names = (p.name for p in folder.glob("*.json"))
+        return sort_manifest_names(n for n in names if is_manifest_name(n, self.project_name))
 
     def _last_used(self) -> str | None:
         return None
