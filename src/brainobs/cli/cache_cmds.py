@@ -94,7 +94,10 @@ def verify(repair: bool, cache_dir: str | None, source: str | None, endpoint: st
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @cache_dir_option
 def clear(release: str | None, yes: bool, cache_dir: str | None) -> None:
-    """Delete cached files (all, or one release's).
+    """Delete the files brainobs cached (all, or one release's).
+
+    Only files brainobs made are removed: the manifests' files, partial downloads, manifests,
+    records and derived tables. Anything else in the folder (and _quarantine/) is kept.
 
     \b
     Example:
@@ -109,8 +112,16 @@ def clear(release: str | None, yes: bool, cache_dir: str | None) -> None:
     what = f"{project} files" if project else "everything"
     if not yes:
         click.confirm(f"Delete {what} in {root}?", abort=True)
-    removed = clear_cache(root, project)
-    click.echo(f"Removed {removed} entries from {root}.")
+    result = clear_cache(root, project)
+    click.echo(f"Removed {result.removed} files from {root}.")
+    if result.kept:
+        shown = ", ".join(str(p.relative_to(root)) for p in result.kept[:5])
+        more = f" and {len(result.kept) - 5} more" if len(result.kept) > 5 else ""
+        click.echo(f"Kept {len(result.kept)} entries brainobs did not make: {shown}{more}.")
+    from brainobs.storage.records import QUARANTINE
+
+    if (root / QUARANTINE).is_dir():
+        click.echo(f"Files set aside by `cache verify --repair` stay in {root / QUARANTINE}.")
 
 
 def _cache_factory(

@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         click.secho(f"error: {_one_line(exc)}", fg="red", err=True)
+        caret = getattr(exc, "caret", "")  # a filter expression: show where the problem is
+        if caret:
+            click.echo(caret, err=True)
         click.echo("(run with --debug for the full traceback)", err=True)
         return 1
     return result if isinstance(result, int) else 0
@@ -76,7 +79,7 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:  # t
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
-    text = str(exc) or type(exc).__name__
+    text = getattr(exc, "summary", None) or str(exc) or type(exc).__name__
     return " ".join(text.split())
 
 

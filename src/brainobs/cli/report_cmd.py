@@ -61,8 +61,10 @@ def report(
       brainobs sessions vbn --sample        # pick a session id, then:
       brainobs report vbn <session_id> --sample --out reports/
     """
+    from brainobs.cli.outputs import check_report_output
     from brainobs.cli.projects import open_project
 
+    check_report_output("--out", out_dir)  # before minutes of rendering, not after
     cache = open_project(release, cache_dir, source, endpoint, sample, dandiset_version)
     click.echo(f"opening session {session_id} ...", err=True)
     session = cache.get_session(session_id, stream=stream)

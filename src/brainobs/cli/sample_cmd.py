@@ -40,8 +40,10 @@ def _sample_command(name: str, title: str, on_dandi: bool) -> click.Command:
         "asset paths, metadata and SHA-256 digests as DANDI serves them.",
     )
     def write(out_dir: str, size: str, seed: int, overwrite: bool, dandi_dir: str | None) -> None:
+        from brainobs.cli.outputs import check_folder_output
         from brainobs.sample import write_release
 
+        check_folder_output("--out", out_dir)
         start = time.perf_counter()
         written = write_release(name, out_dir, size=size, seed=seed, overwrite=overwrite)
         click.echo(

@@ -15,7 +15,9 @@ from brainobs.cli.tables import write_or_print
     "expression",
     default=None,
     metavar="EXPR",
-    help="Keep rows matching a pandas query, e.g. \"genotype.str.contains('Sst')\".",
+    help="Keep rows matching a filter: column names, quoted text, numbers, == != < <= > >=, "
+    "and/or/not, in [...], between .. and .., contains/startswith/endswith, is null; "
+    "e.g. \"genotype contains 'Sst' and unit_count > 100\". Never run as code.",
 )
 @click.option("--sample", is_flag=True, help="Use the built-in sample release (offline).")
 @click.option(
@@ -49,10 +51,19 @@ def sessions(
     Examples:
       brainobs sessions vbn --sample
       brainobs sessions vbn --filter "experience_level == 'Novel'" -o novel.csv
+      brainobs sessions vbn --filter "genotype contains 'Sst' and unit_count > 100"
+      brainobs sessions vbn --filter "session_number in [1, 2] and not sex == 'M'"
+      brainobs sessions vbn --filter "date_of_acquisition between '2020-06-01' and '2020-12-31'"
     """
+    from brainobs.cli.outputs import check_table_output
     from brainobs.cli.projects import open_project
+    from brainobs.tables.expressions import parse
     from brainobs.tables.filters import filter_expression
 
+    if output is not None:
+        check_table_output("--output", output)
+    if expression is not None:
+        parse(expression)  # a malformed filter fails before anything is loaded
     cache = open_project(release, cache_dir, source, endpoint, sample, dandiset_version)
     table = cache.session_table(include_abnormal=include_abnormal)
     if expression:

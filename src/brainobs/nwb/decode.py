@@ -13,6 +13,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from brainobs.nwb.guards import check_read
+
 Resolver = Callable[[h5py.Reference], str]
 
 
@@ -52,7 +54,9 @@ def read_values(
     """Return ``dataset[selection]`` decoded: text as ``str`` objects, references as names.
 
     Compound columns (``TimeSeriesReferenceVectorData``) become an object array of tuples.
+    The read is checked against the memory budget first (:func:`~brainobs.nwb.guards.check_read`).
     """
+    check_read(dataset, selection)
     if is_text(dataset):
         return np.asarray(dataset.asstr(errors="replace")[selection], dtype=object)
     values = dataset[selection]

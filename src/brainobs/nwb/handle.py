@@ -2,7 +2,8 @@
 
 :class:`NwbFile` opens nothing until something is read, pickles as its location (a path, or a
 description of the fetcher and key) so that it can travel to another process, and turns the
-errors h5py raises on damaged files into :class:`~brainobs.errors.CorruptFileError`.
+errors h5py raises on damaged files into :class:`~brainobs.errors.CorruptFileError`. Reads in
+its :meth:`NwbFile.reading` blocks are held to its memory budget (:mod:`brainobs.nwb.guards`).
 """
 
 from __future__ import annotations
@@ -13,18 +14,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import h5py
 
+from brainobs import config
 from brainobs.config import TransferSettings
 from brainobs.errors import (
     BrainobsError,
     CorruptFileError,
     FileNotInCacheError,
+    InvalidInputError,
     MissingDataError,
 )
 from brainobs.nwb.decode import decode_value
+from brainobs.nwb.guards import check_read, read_limits
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.remote import BlockCacheOptions, RemoteFile, RemoteObject
 from brainobs.storage.sources import is_url, remote_object_for_url
@@ -91,12 +95,16 @@ class NwbFile:
 
     Build it with :meth:`open` (a path or an ``s3://`` / ``https://`` address) or
     :meth:`from_fetcher`. After :meth:`close`, the next read opens the file again.
+    ``memory_budget`` (bytes, or text like ``"8G"``) caps what one read may allocate
+    (default: ``$BRAINOBS_MEMORY_BUDGET``, else half the machine's memory).
     """
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, memory_budget: int | str | None = None) -> None:
         self._source = source
+        self._memory_budget = None if memory_budget is None else config.memory_budget(memory_budget)
         self._h5: h5py.File | None = None
         self._remote: RemoteFile | None = None
+        self._largest_chunks: dict[str, int] = {}  # memoised by the read guards
         self._lock = threading.RLock()
 
     @classmethod
@@ -108,19 +116,20 @@ class NwbFile:
         settings: TransferSettings | None = None,
         size: int | None = None,
         block_cache: BlockCacheOptions | None = None,
+        memory_budget: int | str | None = None,
     ) -> NwbFile:
         """Return a handle on a local path or an ``s3://bucket/key`` / ``http(s)://`` URL.
 
         ``endpoint`` redirects ``s3://`` to a mirror; ``size`` (when known) saves a request;
-        ``block_cache`` tunes the block cache of remote reads.
+        ``block_cache`` tunes the block cache of remote reads; ``memory_budget`` caps a read.
         """
         text = os.fspath(location)
         if is_url(text):
             remote = remote_object_for_url(text, endpoint=endpoint, settings=settings, size=size)
-            return cls.from_remote(remote, block_cache=block_cache)
+            return cls.from_remote(remote, block_cache=block_cache, memory_budget=memory_budget)
         if text.startswith("file://"):
             text = text[len("file://") :]
-        return cls(LocalSource(Path(text).expanduser()))
+        return cls(LocalSource(Path(text).expanduser()), memory_budget)
 
     @classmethod
     def from_fetcher(
@@ -130,37 +139,43 @@ class NwbFile:
         version_id: str | None = None,
         size: int | None = None,
         block_cache: BlockCacheOptions | None = None,
+        memory_budget: int | str | None = None,
     ) -> NwbFile:
         """Return a handle that reads object ``key`` of ``fetcher`` by byte ranges."""
-        return cls.from_remote(
-            RemoteObject(fetcher, key, version_id, size), block_cache=block_cache
-        )
+        remote = RemoteObject(fetcher, key, version_id, size)
+        return cls.from_remote(remote, block_cache=block_cache, memory_budget=memory_budget)
 
     @classmethod
     def from_remote(
-        cls, remote: RemoteObject, block_cache: BlockCacheOptions | None = None
+        cls,
+        remote: RemoteObject,
+        block_cache: BlockCacheOptions | None = None,
+        memory_budget: int | str | None = None,
     ) -> NwbFile:
         """Return a handle reading ``remote`` by byte ranges (``block_cache`` tunes blocks)."""
-        return cls(RemoteSource(remote, block_cache or BlockCacheOptions()))
+        return cls(RemoteSource(remote, block_cache or BlockCacheOptions()), memory_budget)
 
     @classmethod
     def from_local_or_remote(
-        cls, location: Path | RemoteObject, block_cache: BlockCacheOptions | None = None
+        cls,
+        location: Path | RemoteObject,
+        block_cache: BlockCacheOptions | None = None,
+        memory_budget: int | str | None = None,
     ) -> NwbFile:
         """Return a handle on a verified local copy or on a remote object read by ranges."""
         if isinstance(location, RemoteObject):
-            return cls.from_remote(location, block_cache=block_cache)
-        return cls(LocalSource(Path(location)))
+            return cls.from_remote(location, block_cache, memory_budget)
+        return cls(LocalSource(Path(location)), memory_budget)
 
     def __repr__(self) -> str:
         state = "open" if self._h5 is not None else "closed"
         return f"<NwbFile {self.name} ({state})>"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"source": self._source}
+        return {"source": self._source, "memory_budget": self._memory_budget}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["source"])  # type: ignore[misc]
+        self.__init__(state["source"], state.get("memory_budget"))  # type: ignore[misc]
 
     def __enter__(self) -> NwbFile:
         return self
@@ -177,6 +192,11 @@ class NwbFile:
     def name(self) -> str:
         """Return the file's path or remote key, for messages."""
         return self._source.describe()
+
+    @property
+    def memory_budget(self) -> int:
+        """Return the most bytes one read of this file may allocate."""
+        return config.memory_budget(self._memory_budget)
 
     @property
     def is_open(self) -> bool:
@@ -202,6 +222,7 @@ class NwbFile:
         with self._lock:
             h5, remote = self._h5, self._remote
             self._h5, self._remote = None, None
+            self._largest_chunks = {}
             if h5 is not None:
                 h5.close()
             if remote is not None:
@@ -232,21 +253,35 @@ class NwbFile:
 
     @contextmanager
     def reading(self, what: str) -> Iterator[h5py.File]:
-        """Yield the h5py file; turn HDF5 read failures into CorruptFileError about ``what``."""
-        try:
-            yield self.h5
-        except BrainobsError:
-            raise
-        except (OSError, RuntimeError) as exc:
-            transfer_error = self._take_transfer_error()
-            if transfer_error is not None:
-                raise transfer_error from exc
-            if _missing_filter(str(exc)):
-                raise CorruptFileError(
-                    f"Reading {what} from {self.name} needs an HDF5 compression filter that is "
-                    f"not installed ({exc}); `pip install hdf5plugin` and import it first."
+        """Yield the h5py file; turn HDF5 read failures into CorruptFileError about ``what``.
+
+        Reads in the block are held to the memory budget; a MemoryError that still happens
+        becomes an InvalidInputError.
+        """
+        with read_limits(self._memory_budget, self.name, self._largest_chunks):
+            try:
+                yield self.h5
+            except BrainobsError:
+                raise
+            except MemoryError as exc:
+                raise InvalidInputError(
+                    f"Reading {what} from {self.name} needs more memory than this machine has; "
+                    "select fewer rows or a shorter window."
                 ) from exc
-            raise self.corrupt(f"reading {what} failed: {exc}") from exc
+            except (OSError, RuntimeError) as exc:
+                self._raise_read_error(what, exc)
+
+    def _raise_read_error(self, what: str, exc: Exception) -> NoReturn:
+        """Raise the brainobs error for an HDF5 read of ``what`` that failed with ``exc``."""
+        transfer_error = self._take_transfer_error()
+        if transfer_error is not None:
+            raise transfer_error from exc
+        if _missing_filter(str(exc)):
+            raise CorruptFileError(
+                f"Reading {what} from {self.name} needs an HDF5 compression filter that is "
+                f"not installed ({exc}); `pip install hdf5plugin` and import it first."
+            ) from exc
+        raise self.corrupt(f"reading {what} failed: {exc}") from exc
 
     def _take_transfer_error(self) -> Exception | None:
         """Return (and forget) the error that made the last remote read fail, if any."""
@@ -302,6 +337,7 @@ class NwbFile:
         """Return the value of a scalar dataset, decoded."""
         dataset = self.dataset(path)
         with self.reading(path):
+            check_read(dataset)
             value = dataset.asstr()[()] if dataset.dtype.kind in "SO" else dataset[()]
         return decode_value(value, self.ref_name)
 

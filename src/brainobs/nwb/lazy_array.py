@@ -16,6 +16,7 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
+from brainobs.nwb.guards import check_read
 from brainobs.nwb.handle import NwbFile
 from brainobs.nwb.tables import read_region_ids
 from brainobs.nwb.timeseries import read_timestamps, timeseries_info
@@ -47,7 +48,9 @@ class H5BackendArray(BackendArray):
         if empty:
             return np.empty(_result_shape(key, self.shape), dtype=self.dtype)
         with self.file.reading(self.path):
-            values = np.asarray(self.file.dataset(self.path)[key])
+            dataset = self.file.dataset(self.path)
+            check_read(dataset, key)
+            values = np.asarray(dataset[key])
         if self.scale != 1.0 or self.offset != 0.0:
             values = (values * self.scale + self.offset).astype(self.dtype, copy=False)
         return values

@@ -17,6 +17,7 @@ import pandas as pd
 
 from brainobs.errors import InvalidInputError, MissingDataError, UnknownIdError
 from brainobs.nwb.decode import decode_value, read_values
+from brainobs.nwb.guards import check_index_dataset, check_lengths, check_ragged, check_read
 from brainobs.nwb.handle import NwbFile
 from brainobs.nwb.normalize import ColumnRules, normalize_frame
 from brainobs.nwb.selection import (
@@ -107,10 +108,22 @@ def read_dynamic_table(
         rows = _rows_of_ids(file, table, ids, rows)
     index = pd.Index(read_ids(file, table, rows), name="id")
     names = _wanted_columns(file, table, columns, missing)
-    positions = row_positions(n_rows(file, table), rows)
+    count = n_rows(file, table)
+    _check_column_lengths(file, table, names, count)
+    positions = row_positions(count, rows)
     data = {name: _read_column(file, table, name, positions) for name in names}
     frame = pd.DataFrame(data, index=index, columns=names)
     return normalize_frame(frame, rules)
+
+
+def _check_column_lengths(file: NwbFile, table: str, names: Sequence[str], count: int) -> None:
+    """Raise CorruptFileError if a column (or a ragged column's index) is not ``count`` long."""
+    lengths = {}
+    for name in names:
+        ragged = is_ragged(file, table, name)
+        dataset = file.dataset(f"{table}/{name}_index" if ragged else f"{table}/{name}")
+        lengths[name] = int(dataset.shape[0]) if dataset.shape else -1
+    check_lengths(lengths, count, f"{table} in {file.name}")
 
 
 def _wanted_columns(
@@ -189,6 +202,7 @@ def ragged_bounds(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the start and stop of each selected row's values in the ragged data."""
     index = file.dataset(f"{table}/{column}_index")
+    check_index_dataset(index, n_rows(file, table), f"{table} of {file.name}")
     with file.reading(f"{table}/{column}_index"):
         if isinstance(positions, slice):
             start, stop = positions.start, positions.stop
@@ -212,12 +226,28 @@ def _ragged_by_position(
         )
     starts, stops = ragged_bounds(file, table, column, positions)
     data = file.dataset(f"{table}/{column}")
+    _check_ragged_rows(file, f"{table}/{column}", data, starts, stops)
     with file.reading(f"{table}/{column}"):
         if isinstance(positions, slice) and len(starts):
             values = read_values(data, slice(int(starts[0]), int(stops[-1])), file.ref_name)
             cuts = [*(starts - starts[0]).tolist(), int(stops[-1] - starts[0])]
             return [values[a:b] for a, b in itertools.pairwise(cuts)]
         return read_ranges(data, starts, stops, _decoding_read(file))
+
+
+def _check_ragged_rows(
+    file: NwbFile, path: str, data: h5py.Dataset, starts: np.ndarray, stops: np.ndarray
+) -> None:
+    """Raise unless every selected row's ``[start, stop)`` lies in ``data``, in order."""
+    row_items = int(np.prod(data.shape[1:], dtype=np.int64)) if data.shape else 1
+    with file.reading(path):
+        check_ragged(
+            starts,
+            stops,
+            int(data.shape[0]),
+            data.dtype.itemsize * row_items,
+            f"{path} in {file.name}",
+        )
 
 
 def read_region(file: NwbFile, path: str) -> tuple[str, np.ndarray]:
@@ -227,6 +257,7 @@ def read_region(file: NwbFile, path: str) -> tuple[str, np.ndarray]:
     if not isinstance(target, str):
         raise MissingDataError(f"{path} in {file.name} is not a DynamicTableRegion.")
     with file.reading(path):
+        check_read(dataset)
         positions = as_int64(dataset[()])
     return target, positions
 
@@ -238,7 +269,8 @@ def read_region_ids(file: NwbFile, path: str) -> np.ndarray:
 
 
 def _plain_read(dataset: h5py.Dataset, selection: slice) -> np.ndarray:
-    """Return ``dataset[selection]`` as stored."""
+    """Return ``dataset[selection]`` as stored (after the budget check)."""
+    check_read(dataset, selection)
     return np.asarray(dataset[selection])
 
 

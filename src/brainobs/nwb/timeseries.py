@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from brainobs.errors import InvalidInputError, MissingDataError
+from brainobs.errors import CorruptFileError, InvalidInputError, MissingDataError
+from brainobs.nwb.guards import check_count, check_read
 from brainobs.nwb.handle import NwbFile
 
 #: Timestamps datasets up to this many values are simply read whole.
@@ -52,11 +53,12 @@ def timeseries_info(file: NwbFile, path: str) -> TimeSeriesInfo:
                 "it is not a TimeSeries."
             )
         starting_time = float(file.scalar(f"{path}/starting_time"))
-        rate = float(file.attrs(f"{path}/starting_time")["rate"])
+        rate = _checked_rate(file, path)
+    shape = tuple(data.shape or ())
     return TimeSeriesInfo(
         path=path,
-        n_samples=int(data.shape[0]) if data.shape else 0,
-        shape=tuple(data.shape),
+        n_samples=int(shape[0]) if shape else 0,
+        shape=shape,
         dtype=data.dtype,
         unit=attrs.get("unit"),
         conversion=float(attrs.get("conversion", 1.0)),
@@ -65,6 +67,21 @@ def timeseries_info(file: NwbFile, path: str) -> TimeSeriesInfo:
         starting_time=starting_time,
         rate=rate,
     )
+
+
+def _checked_rate(file: NwbFile, path: str) -> float:
+    """Return the sampling rate of ``path``'s regular clock; raise if it is not a rate."""
+    rate = file.attrs(f"{path}/starting_time").get("rate")
+    try:
+        value = float(rate)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise CorruptFileError(
+            f"{path}/starting_time in {file.name} has the rate {rate!r}, which is not a "
+            "positive number of samples per second; the file is damaged or not NWB."
+        )
+    return value
 
 
 def read_timeseries(
@@ -82,9 +99,11 @@ def read_timeseries(
     """
     info = timeseries_info(file, path)
     window = sample_window(file, info, start, stop)
-    timestamps = read_timestamps(file, info, window)
     with file.reading(f"{info.path}/data"):
-        data = np.asarray(file.dataset(f"{info.path}/data")[window])
+        dataset = file.dataset(f"{info.path}/data")
+        check_read(dataset, window)
+        data = np.asarray(dataset[window])
+    timestamps = read_timestamps(file, info, window)
     if scaled and (info.conversion != 1.0 or info.offset != 0.0):
         data = data * info.conversion + info.offset
     return timestamps, data
@@ -130,9 +149,13 @@ def read_timestamps(
         info = timeseries_info(file, info)
     start, stop, _ = window.indices(info.n_samples)
     if info.rate is not None and info.starting_time is not None:
+        with file.reading(f"{info.path}/starting_time"):
+            check_count(max(0, stop - start), 8, f"The timestamps of {info.path}")
         return info.starting_time + np.arange(start, stop, dtype=np.float64) / info.rate
     with file.reading(f"{info.path}/timestamps"):
-        values = file.dataset(f"{info.path}/timestamps")[start:stop]
+        dataset = file.dataset(f"{info.path}/timestamps")
+        check_read(dataset, slice(start, stop))
+        values = dataset[start:stop]
     return np.asarray(values, dtype=np.float64)
 
 
@@ -140,6 +163,7 @@ def search_sorted(dataset: h5py.Dataset, value: float, side: str = "left") -> in
     """Return ``np.searchsorted(dataset[:], value, side)`` while reading only a few windows."""
     n = int(dataset.shape[0])
     if n <= SMALL_SERIES:
+        check_read(dataset)
         return int(np.searchsorted(dataset[:], value, side=side))  # type: ignore[call-overload]
     lo, hi = 0, n  # the answer lies in [lo, hi]
     lo_value, hi_value = float(dataset[0]), float(dataset[n - 1])

@@ -21,6 +21,12 @@ in ``_downloaded_data.json`` with the manifest's digest (and has the manifest's 
 manifest gives one). A file at the right path that was never recorded -- the reference's
 leftover of an interrupted download, say -- is hashed once, then recorded or replaced. What
 :meth:`ReleaseCache.fetch` will do for a file is named by :meth:`ReleaseCache.plan`.
+
+The cache stays in its folder (:mod:`brainobs.storage.confine`): a link at a file's place
+that leads out of the cache is moved aside, as a link, and the file fetched again; a folder
+on the way that leads out stops the fetch with a :class:`~brainobs.errors.CacheError`.
+Manifests are fetched with the transfer settings' retries and read up to
+:data:`~brainobs.storage.manifest.MAX_MANIFEST_BYTES`.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from pathlib import Path
 from brainobs import config
 from brainobs.config import TransferSettings
 from brainobs.errors import (
+    CacheError,
     FileNotInCacheError,
     ManifestError,
     ManifestNotFoundError,
@@ -42,13 +49,21 @@ from brainobs.errors import (
     SourceError,
 )
 from brainobs.storage.atomic import write_atomic
-from brainobs.storage.download import Expected, download_file, make_cache_folder
+from brainobs.storage.confine import check_folder_inside, is_inside, leads_out
+from brainobs.storage.download import (
+    Expected,
+    download_file,
+    make_cache_folder,
+    read_object,
+    with_retries,
+)
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import blake2b_file
 from brainobs.storage.manifest import (
     FileEntry,
     Manifest,
     compare_manifests,
+    is_manifest_name,
     latest_manifest_name,
     manifest_file_name,
     pick_manifest_name,
@@ -62,6 +77,7 @@ from brainobs.storage.records import (
     QUARANTINE,
     quarantine_file,
     read_downloaded_data,
+    read_last_used,
     update_downloaded_data,
 )
 from brainobs.storage.remote import RemoteObject
@@ -93,6 +109,7 @@ class FetchAction(Enum):
     REUSE = "reuse"  # a verified copy is in the cache
     VERIFY = "verify"  # a copy never recorded is there: hash it once, then adopt or replace it
     LINK = "link"  # an identical file of another manifest version is cached: link to it
+    SET_ASIDE = "set aside"  # a link leading out of the cache is there: move it aside, refetch
     DOWNLOAD = "download"  # fetch it from the source
     IN_PLACE = "in place"  # a mirror: read where it is
     MISSING = "missing"  # not here, and no source to fetch it from
@@ -117,7 +134,7 @@ class ReleaseCache:
         self.cache_dir = Path(cache_dir).expanduser()
         self.project_name = project_name
         self.fetcher = fetcher
-        self.settings = settings or TransferSettings.from_env()
+        self.settings = settings or _settings_of(fetcher)
         self.show_progress = show_progress
         self._manifest: Manifest | None = None
         if fetcher is not None:
@@ -140,19 +157,22 @@ class ReleaseCache:
     @property
     def tables_dir(self) -> Path:
         """Return where tables derived from this release's files (Parquet) are kept."""
-        return self.cache_dir / ".tables" / self.manifest.cache_folder
+        folder = self.cache_dir / ".tables" / self.manifest.cache_folder
+        check_folder_inside(self.cache_dir, folder, "write tables")
+        return folder
 
     # --- manifests ---------------------------------------------------------------------------
     def list_manifest_file_names(self) -> list[str]:
         """Return the manifest file names available, oldest version first."""
         if self.fetcher is not None:
-            keys = self.fetcher.list_keys(self.manifest_prefix)
-            names = [k.rsplit("/", 1)[-1] for k in keys if k.endswith(".json")]
+            fetcher = self.fetcher
+            keys = with_retries(lambda: fetcher.list_keys(self.manifest_prefix), self.settings)
+            names = [k.rsplit("/", 1)[-1] for k in keys]
         else:
             names = [
                 p.name for p in self.cache_dir.glob(f"{self.project_name}_project_manifest_v*.json")
             ]
-        return sort_manifest_names(names)
+        return sort_manifest_names(n for n in names if is_manifest_name(n, self.project_name))
 
     def latest_manifest_file(self) -> str:
         """Return the name of the newest manifest available."""
@@ -209,8 +229,7 @@ class ReleaseCache:
 
     def _last_used(self) -> str | None:
         """Return the name recorded as used last, if any."""
-        last = self.cache_dir / LAST_USED
-        return last.read_text().strip() if last.is_file() else None
+        return read_last_used(self.cache_dir)
 
     def _remember_last_used(self, name: str) -> None:
         """Record ``name`` as the manifest used last (when the cache folder is writable)."""
@@ -225,10 +244,20 @@ class ReleaseCache:
         return self._manifest
 
     def _manifest_path(self, name: str) -> Path:
-        """Return a local path of manifest ``name``, fetching (and checking) it if needed."""
+        """Return a local path of manifest ``name``, fetching (and checking) it if needed.
+
+        A link at its place that leads out of the cache is not read: it is replaced by a
+        fresh copy (the link, not its target) or, offline, refused.
+        """
         local = self.cache_dir / name
-        if not local.is_file() and self.fetcher is not None:
-            body = read_object(self.fetcher, self.manifest_prefix + name)
+        foreign = local.is_symlink() and leads_out(self.cache_dir, local)
+        if foreign and self.fetcher is None:
+            raise CacheError(
+                f"{local} is a link leading out of the cache; brainobs does not read manifests "
+                "through it. Remove the link and download the manifest again."
+            )
+        if (foreign or not local.is_file()) and self.fetcher is not None:
+            body = read_object(self.fetcher, self.manifest_prefix + name, self.settings)
             Manifest.from_json(body, source=f"{name} from {self.fetcher.describe()}")
             write_atomic(local, body)
         return local
@@ -271,8 +300,14 @@ class ReleaseCache:
         return self.plan(entry) in (FetchAction.REUSE, FetchAction.IN_PLACE)
 
     def plan(self, entry: FileEntry, manifest: Manifest | None = None) -> FetchAction:
-        """Return what :meth:`fetch` would do for ``entry`` (nothing is read or written)."""
+        """Return what :meth:`fetch` would do for ``entry`` (nothing is read or written).
+
+        Raises CacheError when a folder on the way to the file leads out of the cache.
+        """
         path = self.local_path(entry, manifest)
+        check_folder_inside(self.cache_dir, path.parent, "read or write files")
+        if path.is_symlink() and leads_out(self.cache_dir, path):
+            return FetchAction.SET_ASIDE
         if path.is_file():
             return FetchAction.REUSE if self._recorded_ok(path, entry) else FetchAction.VERIFY
         if self._duplicate_of(path, entry) is not None:
@@ -286,6 +321,9 @@ class ReleaseCache:
         """
         path = self.local_path(entry, manifest)
         action = self.plan(entry, manifest)
+        if action is FetchAction.SET_ASIDE:
+            self.quarantine(path)  # the link itself: its target is not touched
+            action = self.plan(entry, manifest)
         if action is FetchAction.VERIFY:
             if self._adopt_or_quarantine(path, entry):
                 return path
@@ -344,6 +382,8 @@ class ReleaseCache:
             source = Path(other)
             if digest != entry.file_hash or source == path.absolute() or not source.is_file():
                 continue
+            if not is_inside(self.cache_dir, source):  # a record never leads out of the cache
+                continue
             if entry.size is None or source.stat().st_size == entry.size:
                 return source
         return None
@@ -401,7 +441,10 @@ class MirrorCache(ReleaseCache):
     def list_manifest_file_names(self) -> list[str]:
         """Return the manifest file names in the mirror, oldest version first."""
         folder = self.cache_dir / self.manifest_prefix
-        return sort_manifest_names(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        names = (p.name for p in folder.glob("*.json"))
+        return sort_manifest_names(n for n in names if is_manifest_name(n, self.project_name))
 
     def _last_used(self) -> str | None:
         return None
@@ -427,10 +470,7 @@ class MirrorCache(ReleaseCache):
         return self.local_path(entry)
 
 
-def read_object(fetcher: Fetcher, key: str) -> bytes:
-    """Return the whole object ``key`` (for small files such as manifests)."""
-    stream = fetcher.open(key)
-    try:
-        return b"".join(stream.chunks(1 << 20))
-    finally:
-        stream.close()
+def _settings_of(fetcher: Fetcher | None) -> TransferSettings:
+    """Return the transfer settings ``fetcher`` was built with, else the environment's."""
+    settings = getattr(getattr(fetcher, "transport", None), "settings", None)
+    return settings if isinstance(settings, TransferSettings) else TransferSettings.from_env()

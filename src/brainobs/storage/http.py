@@ -1,11 +1,18 @@
-"""HTTP(S) transport with Range requests, and a fetcher for plain HTTPS mirrors."""
+"""HTTP(S) transport with Range requests, and a fetcher for plain HTTPS mirrors.
+
+Every body is read with a bound: a byte range up to its length, a listing or other small
+answer up to :data:`MAX_SMALL_BODY`. Whether a source honours Range requests is learnt once:
+a server that answers a ranged read with the whole file is remembered, and every later ranged
+read of it fails at once with a :class:`~brainobs.errors.SourceError` (rather than fetching
+the whole file again for every block).
+"""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections.abc import Iterator, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3
@@ -15,6 +22,8 @@ from brainobs.errors import SourceError, TransientError
 
 _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+#: The largest small answer read whole (an S3 listing page is under 1 MB).
+MAX_SMALL_BODY = 16 << 20
 
 
 class _ResponseStream:
@@ -58,6 +67,7 @@ class HTTPTransport:
     def __init__(self, settings: TransferSettings | None = None) -> None:
         self.settings = settings or TransferSettings.from_env()
         self._local = threading.local()
+        self._ignores_ranges: set[str] = set()  # servers found to answer ranges with 200
 
     def __getstate__(self) -> dict[str, object]:
         """Pickle the settings only: connection pools are per process (and per thread)."""
@@ -102,6 +112,8 @@ class HTTPTransport:
         """Return the object size the server reports for ``url``."""
         response = self.get(url, params=params, start=0, stop=1)
         response.close()
+        if response.status_code == 200:
+            self._ignores_ranges.add(_server_of(url))
         total = _total_from_headers(response.headers)
         if total is None:
             raise SourceError(f"{url} does not report its size (no Content-Range).")
@@ -125,13 +137,29 @@ class HTTPTransport:
     def read_range(
         self, url: str, params: Mapping[str, str] | None, start: int, stop: int
     ) -> bytes:
-        """Return bytes ``[start, stop)`` of ``url``."""
+        """Return bytes ``[start, stop)`` of ``url`` (never more than ``stop - start``)."""
         if stop <= start:
             return b""
-        response = self.get(url, params=params, start=start, stop=stop, stream=False)
-        if response.status_code == 200:
-            return response.content[start:stop]
-        return response.content
+        if _server_of(url) in self._ignores_ranges:
+            raise _no_ranges_error(url)
+        response = self.get(url, params=params, start=start, stop=stop)
+        if response.status_code == 416:
+            response.close()
+            return b""
+        whole = response.status_code == 200 and start == 0
+        if response.status_code != 206 and not (whole and _length(response) == stop):
+            response.close()
+            self._ignores_ranges.add(_server_of(url))
+            raise _no_ranges_error(url)
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+        if match is not None and int(match.group(1)) != start:
+            response.close()
+            raise TransientError(f"{url} answered a range from {match.group(1)}, not {start}.")
+        return read_body(response, stop - start, url)
+
+    def read_small(self, url: str, params: Mapping[str, str] | None = None) -> bytes:
+        """Return the whole (small) answer to a GET of ``url``, at most MAX_SMALL_BODY."""
+        return read_body(self.get(url, params=params), MAX_SMALL_BODY, url)
 
     @staticmethod
     def _raise_for_status(response: requests.Response, url: str) -> None:
@@ -140,20 +168,63 @@ class HTTPTransport:
             return
         response.close()
         if status in _TRANSIENT_STATUS:
-            raise TransientError(f"{url} answered {status} {response.reason}; will retry.")
+            raise TransientError(f"{url} answered {status} {response.reason} (temporary).")
         if status == 404:
             raise SourceError(f"{url} does not exist (404).")
         raise SourceError(f"{url} answered {status} {response.reason}.")
 
 
 def _total_from_headers(headers: Mapping[str, str]) -> int | None:
-    """Return the full object size from Content-Range, else Content-Length."""
+    """Return the full object size from Content-Range, else Content-Length (None: not said)."""
     match = _CONTENT_RANGE.match(headers.get("Content-Range", ""))
     if match and match.group(3) != "*":
         return int(match.group(3))
-    if "Content-Range" not in headers and "Content-Length" in headers:
-        return int(headers["Content-Length"])
+    length = headers.get("Content-Length", "")
+    if "Content-Range" not in headers and length.isdigit():
+        return int(length)
     return None
+
+
+def _length(response: requests.Response) -> int | None:
+    """Return the Content-Length of ``response`` (None when absent or not a number)."""
+    length = response.headers.get("Content-Length", "")
+    return int(length) if length.isdigit() else None
+
+
+def _server_of(url: str) -> str:
+    """Return the scheme and host of ``url``: what "a source" means for Range support."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _no_ranges_error(url: str) -> SourceError:
+    return SourceError(
+        f"{_server_of(url)} ignores Range requests (it answers a request for part of {url} "
+        "with the whole file), so files cannot be read from it by byte ranges. Download the "
+        "files instead (leave out --stream / stream=True), or use a server with Range support."
+    )
+
+
+def read_body(response: requests.Response, limit: int, url: str) -> bytes:
+    """Return the body of ``response``; raise SourceError if it holds more than ``limit``."""
+    body = bytearray()
+    try:
+        raw = response.raw
+        raw.decode_content = False
+        while block := raw.read(min(1 << 20, limit + 1 - len(body))):
+            body += block
+            if len(body) > limit:
+                raise SourceError(
+                    f"{url} sent more than the {limit:,} bytes asked for; the server is "
+                    "misbehaving. Try another source."
+                )
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        if isinstance(exc, SourceError):
+            raise
+        raise TransientError(f"Transfer of {url} broke off: {exc}") from exc
+    finally:
+        response.close()
+    return bytes(body)
 
 
 class HTTPFetcher:

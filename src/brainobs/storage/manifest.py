@@ -4,6 +4,12 @@ A manifest is the JSON a release publishes under ``{project}/manifests/``. It ma
 table names and integer file ids to an S3 URL, an S3 object version and a BLAKE2b digest.
 brainobs reads exactly the keys the reference toolkit reads and also accepts an optional
 ``size`` (bytes) per file, which brainobs's sample releases write.
+
+A manifest is input from the network, so every field is checked before use (:func:`Manifest.
+from_dict`): its type and sign, names that are safe as file names, keys that stay under the
+project folder and fit a file system (no NUL or control characters, no component over 255
+bytes, no key that is another key's folder). A problem is one :class:`~brainobs.errors.
+ManifestError` naming the field and what to do.
 """
 
 from __future__ import annotations
@@ -25,6 +31,19 @@ from brainobs.storage.hashing import blake2b_file
 _MANIFEST_NAME = re.compile(r"^(?P<project>.+)_project_manifest_v(?P<version>[^/]+)\.json$")
 _HEX128 = re.compile(r"^[0-9a-f]{128}$")
 _REQUIRED_KEYS = ("project_name", "manifest_version", "metadata_files", "data_files")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_VERSION_TEXT = re.compile(r"^[0-9A-Za-z.+!-]{1,64}$")
+#: The largest manifest read or fetched (real ones are a few MB).
+MAX_MANIFEST_BYTES = 64 << 20
+#: The largest file size a manifest may declare (1 PiB).
+MAX_FILE_SIZE = 1 << 50
+#: The most bytes of one path component most file systems accept.
+MAX_COMPONENT_BYTES = 255
+MAX_KEY_BYTES = 1024
+_FIX = (
+    "The manifest is damaged or not from a trusted source; if it is a cached copy, delete it "
+    "and it will be fetched again."
+)
 
 
 @dataclass(frozen=True)
@@ -132,70 +151,141 @@ class Manifest:
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "<manifest>") -> Manifest:
         """Return the manifest parsed from JSON ``text``; ``source`` names it in errors."""
+        if len(text) > MAX_MANIFEST_BYTES:
+            raise ManifestError(
+                f"Manifest {source} is {len(text):,} bytes, more than any manifest "
+                f"({MAX_MANIFEST_BYTES:,}). {_FIX}"
+            )
         try:
             doc = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ManifestError(
-                f"Manifest {source} is not valid JSON ({exc}). If it is a cached copy, delete it "
-                "and it will be fetched again."
-            ) from None
+            raise ManifestError(f"Manifest {source} is not valid JSON ({exc}). {_FIX}") from None
+        except RecursionError:
+            raise ManifestError(f"Manifest {source} nests JSON too deeply. {_FIX}") from None
         return cls.from_dict(doc, source)
 
     @classmethod
     def from_path(cls, path: str | Path) -> Manifest:
-        """Return the manifest read from the JSON file at ``path``."""
-        return cls.from_json(Path(path).read_bytes(), source=str(path))
+        """Return the manifest read from the JSON file at ``path`` (at most MAX_MANIFEST_BYTES)."""
+        path = Path(path)
+        try:
+            with path.open("rb") as handle:
+                body = handle.read(MAX_MANIFEST_BYTES + 1)
+        except OSError as exc:
+            raise ManifestNotFoundError(f"Cannot read manifest {path}: {exc.strerror}.") from exc
+        return cls.from_json(body, source=str(path))
 
     @classmethod
     def from_dict(cls, doc: Any, source: str = "<manifest>") -> Manifest:
-        """Return the manifest described by the decoded JSON object ``doc``."""
+        """Return the manifest of the decoded JSON object ``doc``, every field checked."""
         if not isinstance(doc, dict):
-            raise ManifestError(f"Manifest {source} is not a JSON object.")
+            raise ManifestError(f"Manifest {source} is not a JSON object. {_FIX}")
         missing = [k for k in _REQUIRED_KEYS if k not in doc]
         if missing:
-            raise ManifestError(f"Manifest {source} lacks the keys {missing}.")
-        project = str(doc["project_name"])
-        version = str(doc["manifest_version"])
-        parse_version(version, source)
+            raise ManifestError(f"Manifest {source} lacks the keys {missing}. {_FIX}")
+        project = _project_name(doc["project_name"], source)
+        version = _version_text(doc["manifest_version"], source)
+        metadata = _parse_entries(doc["metadata_files"], "metadata_files", project, source)
+        data = _parse_entries(doc["data_files"], "data_files", project, source)
+        check_key_tree([*metadata.values(), *data.values()], source)
         return cls(
             project_name=project,
             manifest_version=version,
-            metadata_files=_parse_entries(doc["metadata_files"], project, source),
-            data_files=_parse_entries(doc["data_files"], project, source),
-            metadata_file_id_column_name=str(doc.get("metadata_file_id_column_name", "file_id")),
-            data_pipeline=tuple(doc.get("data_pipeline") or ()),
+            metadata_files=metadata,
+            data_files=data,
+            metadata_file_id_column_name=_text_field(
+                doc.get("metadata_file_id_column_name", "file_id"),
+                "metadata_file_id_column_name",
+                source,
+            ),
+            data_pipeline=_pipeline(doc.get("data_pipeline"), source),
         )
 
 
-def _parse_entries(raw: Any, project: str, source: str) -> dict[str, FileEntry]:
+def _field_error(source: str, field: str, value: Any, expected: str) -> ManifestError:
+    """Return the error for manifest field ``field`` holding ``value``."""
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return ManifestError(f"Manifest {source}: {field} is {shown}; expected {expected}. {_FIX}")
+
+
+def _text_field(value: Any, field: str, source: str) -> str:
+    """Return ``value`` if it is non-empty text of printable characters."""
+    if not isinstance(value, str) or not value or not value.isprintable() or len(value) > 1024:
+        raise _field_error(source, field, value, "printable text (at most 1024 characters)")
+    return value
+
+
+def _project_name(value: Any, source: str) -> str:
+    """Return the project name if it is safe as a folder name."""
+    if not isinstance(value, str) or not _SAFE_NAME.match(value):
+        raise _field_error(
+            source, "project_name", value, "a name of letters, digits, '.', '_' and '-'"
+        )
+    return value
+
+
+def _version_text(value: Any, source: str) -> str:
+    """Return the manifest version if it is a version like 0.4.0."""
+    if not isinstance(value, str) or not _VERSION_TEXT.match(value):
+        raise _field_error(source, "manifest_version", value, "a version like '0.4.0'")
+    parse_version(value, source)
+    return value
+
+
+def _pipeline(value: Any, source: str) -> tuple[Mapping[str, Any], ...]:
+    """Return ``data_pipeline``: a list of JSON objects (absent or null: empty)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
+        raise _field_error(source, "data_pipeline", value, "a list of JSON objects")
+    return tuple(value)
+
+
+def _parse_entries(raw: Any, field: str, project: str, source: str) -> dict[str, FileEntry]:
     """Return validated entries from a ``metadata_files``/``data_files`` object."""
     if not isinstance(raw, dict):
-        raise ManifestError(f"Manifest {source}: file listings must be JSON objects.")
+        raise _field_error(source, field, raw, "a JSON object of file entries")
     entries = {}
     for name, item in sorted(raw.items()):
-        entries[str(name)] = _parse_entry(str(name), item, project, source)
+        where = f"{field}[{name!r}]"
+        _text_field(name, f"the name {where}", source)
+        entries[name] = _parse_entry(where, item, project, source)
     return entries
 
 
-def _parse_entry(name: str, item: Any, project: str, source: str) -> FileEntry:
-    """Return one validated entry; reject bad hashes and keys that escape the cache root."""
+def _parse_entry(where: str, item: Any, project: str, source: str) -> FileEntry:
+    """Return one validated entry; reject bad fields and keys that escape the cache root."""
     if not isinstance(item, dict) or "url" not in item or "file_hash" not in item:
-        raise ManifestError(f"Manifest {source}: entry {name!r} needs 'url' and 'file_hash'.")
-    file_hash = str(item["file_hash"]).lower()
-    if not _HEX128.match(file_hash):
-        raise ManifestError(
-            f"Manifest {source}: entry {name!r} has file_hash {item['file_hash']!r}, "
-            "which is not a 128-character hex BLAKE2b digest."
+        raise _field_error(source, where, item, "an object with 'url' and 'file_hash'")
+    file_hash = item["file_hash"]
+    if not isinstance(file_hash, str) or not _HEX128.match(file_hash.lower()):
+        raise _field_error(
+            source, f"{where}.file_hash", file_hash, "a 128-character hex BLAKE2b digest"
         )
-    size = item.get("size")
+    url = _text_field(item["url"], f"{where}.url", source)
+    if urlparse(url).scheme not in ("https", "http", "s3"):
+        raise _field_error(source, f"{where}.url", url, "an https:// or s3:// address")
+    version_id = item.get("version_id")
+    if version_id is not None:
+        _text_field(version_id, f"{where}.version_id", source)
     entry = FileEntry(
-        url=str(item["url"]),
-        file_hash=file_hash,
-        version_id=item.get("version_id"),
-        size=int(size) if size is not None else None,
+        url=url,
+        file_hash=file_hash.lower(),
+        version_id=version_id,
+        size=_size(item.get("size"), f"{where}.size", source),
     )
     check_key(entry.key, project, source)
     return entry
+
+
+def _size(value: Any, field: str, source: str) -> int | None:
+    """Return a declared file size: a whole number of bytes from 0 to MAX_FILE_SIZE, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FILE_SIZE:
+        raise _field_error(source, field, value, "a whole number of bytes, 0 or more")
+    return value
 
 
 def check_key(key: str, project: str, source: str = "<manifest>") -> None:
@@ -219,11 +309,60 @@ def check_key(key: str, project: str, source: str = "<manifest>") -> None:
             f"Manifest {source} lists the key {key!r}, which is not under the project "
             f"folder {project!r}/. Nothing was written."
         )
+    _check_key_fits(key, parts, source)
+
+
+def _check_key_fits(key: str, parts: list[str], source: str) -> None:
+    """Raise UnsafeKeyError if ``key`` cannot be a file name (control characters, length)."""
+    shown = repr(key) if len(key) <= 120 else repr(key[:117] + "...")
+    if not key.isprintable():
+        raise UnsafeKeyError(
+            f"Manifest {source} lists the key {shown}, which holds a NUL or control "
+            f"character that no file name may hold. {_FIX}"
+        )
+    longest = max(len(p.encode("utf-8", "surrogatepass")) for p in parts)
+    if longest > MAX_COMPONENT_BYTES or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise UnsafeKeyError(
+            f"Manifest {source} lists the key {shown}, with a name of {longest} bytes; file "
+            f"systems allow {MAX_COMPONENT_BYTES} per name ({MAX_KEY_BYTES} per key). {_FIX}"
+        )
+
+
+def check_key_tree(entries: Iterable[FileEntry], source: str = "<manifest>") -> None:
+    """Raise UnsafeKeyError if one key is another key's folder or one key has two hashes."""
+    hashes: dict[str, str] = {}
+    for entry in entries:
+        if hashes.setdefault(entry.key, entry.file_hash) != entry.file_hash:
+            raise UnsafeKeyError(
+                f"Manifest {source} lists the key {entry.key!r} twice with different hashes. {_FIX}"
+            )
+    folders = {key.rsplit("/", i)[0] for key in hashes for i in range(1, key.count("/") + 1)}
+    clash = sorted(folders & hashes.keys())
+    if clash:
+        raise UnsafeKeyError(
+            f"Manifest {source} lists {clash[0]!r} both as a file and as the folder of another "
+            f"key; both cannot be saved. {_FIX}"
+        )
 
 
 def manifest_file_name(project: str, version: str) -> str:
     """Return the file name of ``project``'s manifest of ``version``."""
     return f"{project}_project_manifest_v{version}.json"
+
+
+def is_manifest_name(name: str, project: str) -> bool:
+    """Return whether ``name`` is a manifest file name of ``project`` with a valid version."""
+    match = _MANIFEST_NAME.match(name)
+    if match is None or match.group("project") != project:
+        return False
+    version = match.group("version")
+    if not _VERSION_TEXT.match(version):
+        return False
+    try:
+        Version(version)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def version_from_name(name: str) -> str:

@@ -62,8 +62,8 @@ class S3Fetcher(HTTPFetcher):
             params = {"list-type": "2", "prefix": prefix}
             if token:
                 params["continuation-token"] = token
-            response = self.transport.get(self.bucket_url + "/", params=params, stream=False)
-            page_keys, token = _parse_listing(response.content, self.describe())
+            body = self.transport.read_small(self.bucket_url + "/", params=params)
+            page_keys, token = _parse_listing(body, self.describe())
             keys.extend(page_keys)
             if token is None:
                 return sorted(keys)

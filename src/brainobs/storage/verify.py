@@ -1,16 +1,23 @@
-"""Re-hash a cache against its manifests, report, and optionally repair."""
+"""Re-hash a cache against its manifests, report, and optionally repair.
+
+Nothing is read through a link that leads out of the cache: such a link at a file's place is
+reported as damaged (not hashed) and, with repair, moved aside as a link (its target is never
+touched) before the file is fetched again.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from brainobs.errors import BrainobsError
+from brainobs.errors import BrainobsError, BrainobsWarning
 from brainobs.storage.cache import ReleaseCache
+from brainobs.storage.confine import is_regular_file, leads_out
 from brainobs.storage.hashing import blake2b_file
-from brainobs.storage.manifest import FileEntry, Manifest
+from brainobs.storage.manifest import FileEntry, Manifest, is_manifest_name
 from brainobs.storage.records import quarantine_file, update_downloaded_data
 
 Status = Literal["ok", "corrupt", "repaired", "repair-failed"]
@@ -27,9 +34,19 @@ class VerifyResult:
 
 
 def cached_manifests(cache_dir: Path) -> Iterator[Manifest]:
-    """Yield every manifest stored flat in ``cache_dir``, oldest version first per project."""
+    """Yield every manifest stored flat in ``cache_dir``, oldest version first per project.
+
+    Files named like manifests that are links, or that do not parse, are skipped with a
+    warning: they are not the cache's.
+    """
     for path in sorted(cache_dir.glob("*_project_manifest_v*.json")):
-        yield Manifest.from_path(path)
+        project = path.name.split("_project_manifest_v", 1)[0]
+        if not is_manifest_name(path.name, project) or not is_regular_file(path):
+            continue
+        try:
+            yield Manifest.from_path(path)
+        except BrainobsError as exc:
+            warnings.warn(f"Skipping {path}: {exc}", BrainobsWarning, stacklevel=2)
 
 
 def verify_cache(
@@ -51,10 +68,11 @@ def verify_cache(
         cache = cache_for(manifest) if cache_for else ReleaseCache(cache_dir, manifest.project_name)
         for entry in manifest.entries().values():
             path = cache_dir / manifest.cache_folder / entry.relative_path
-            if not path.is_file():
+            if not (path.is_file() or path.is_symlink()):
                 continue
-            result = _verify_one(path, entry, manifest, digests)
+            result = _verify_one(cache_dir, path, entry, manifest, digests)
             if result.status == "corrupt" and repair:
+                digests.pop(path.resolve(), None)
                 result = _repair(cache_dir, cache, manifest, entry, path)
             results.append(result)
             if on_file:
@@ -63,8 +81,14 @@ def verify_cache(
 
 
 def _verify_one(
-    path: Path, entry: FileEntry, manifest: Manifest, digests: dict[Path, str]
+    cache_dir: Path, path: Path, entry: FileEntry, manifest: Manifest, digests: dict[Path, str]
 ) -> VerifyResult:
+    """Return whether ``path`` hashes to ``entry``'s digest (links out of the cache: damaged)."""
+    if leads_out(cache_dir, path):
+        detail = f"a link leading out of the cache (to {path.resolve()}); not read"
+        return VerifyResult(path, manifest.name, "corrupt", detail)
+    if not path.is_file():
+        return VerifyResult(path, manifest.name, "corrupt", "a broken link")
     real = path.resolve()
     if real not in digests:
         digests[real] = blake2b_file(real)
@@ -77,14 +101,28 @@ def _verify_one(
 def _repair(
     cache_dir: Path, cache: ReleaseCache, manifest: Manifest, entry: FileEntry, path: Path
 ) -> VerifyResult:
-    """Quarantine the damaged file behind ``path`` and fetch ``entry`` again."""
-    real = path.resolve()
-    moved = quarantine_file(cache_dir, real) if real.exists() else None
-    if path.is_symlink() or path.exists():
-        path.unlink()
-        update_downloaded_data(cache_dir, {str(path.absolute()): None})
+    """Quarantine the damaged file behind ``path`` and fetch ``entry`` again.
+
+    A link the cache made (to a copy in another version folder) has its damaged target moved
+    aside too; a link leading out of the cache is moved aside itself, its target untouched.
+    """
+    try:
+        moved = _set_aside(cache_dir, path)
+    except BrainobsError as exc:
+        return VerifyResult(path, manifest.name, "repair-failed", str(exc))
     try:
         cache.fetch(entry, manifest)
     except BrainobsError as exc:
         return VerifyResult(path, manifest.name, "repair-failed", f"moved to {moved}; {exc}")
     return VerifyResult(path, manifest.name, "repaired", f"damaged copy moved to {moved}")
+
+
+def _set_aside(cache_dir: Path, path: Path) -> Path:
+    """Move the damaged entry at ``path`` (and an inside link's target) to quarantine."""
+    if path.is_symlink() and not leads_out(cache_dir, path):
+        real = path.resolve()
+        moved = quarantine_file(cache_dir, real) if is_regular_file(real) else path
+        path.unlink()
+        update_downloaded_data(cache_dir, {str(path.absolute()): None})
+        return moved
+    return quarantine_file(cache_dir, path)

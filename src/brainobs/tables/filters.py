@@ -15,6 +15,10 @@ Other semantics are the reference's: ``filter_by_validity`` keeps units whose pe
 ``valid_data`` and whose ``quality == "good"``, then drops the ``quality`` column (VBN
 ``get_units``); ``filter_out_of_brain_units`` keeps units with a ``structure_acronym``.
 VBN defaults differ by method (§7 item 22): channels filter by validity by default, units do not.
+
+:func:`filter_expression` keeps the rows matching a filter written in brainobs's expression
+language (:mod:`brainobs.tables.expressions`: parsed and checked, never run as code) and/or
+keyword filters.
 """
 
 from __future__ import annotations
@@ -26,6 +30,18 @@ import numpy as np
 import pandas as pd
 
 from brainobs.errors import InvalidInputError
+from brainobs.tables.expression_eval import Table, evaluate
+from brainobs.tables.expressions import (
+    And,
+    Column,
+    Compare,
+    InList,
+    IsNull,
+    Literal,
+    Node,
+    Not,
+    parse,
+)
 
 __all__ = [
     "VCN_DEFAULT_UNIT_FILTERS",
@@ -34,6 +50,7 @@ __all__ = [
     "filter_expression",
     "filter_units",
     "filter_valid_channels",
+    "row_mask",
 ]
 
 
@@ -144,20 +161,71 @@ def filter_units(
     return out
 
 
-def filter_expression(df: pd.DataFrame, expr: str) -> pd.DataFrame:
-    """Return the rows matching a :meth:`DataFrame.query` expression (for the CLI)."""
-    if not isinstance(expr, str) or not expr.strip():
+def filter_expression(
+    df: pd.DataFrame, expression: str | None = None, /, **columns: object
+) -> pd.DataFrame:
+    """Return the rows matching a filter expression and/or keyword filters (all must hold).
+
+    ``expression`` is in brainobs's filter language (:mod:`brainobs.tables.expressions`), e.g.
+    ``"structure_acronym == 'VISp' and snr > 2"`` or ``"genotype contains 'Sst'"``: it is
+    parsed and checked against the table, never run as code. Keyword filters name a column:
+    a value keeps equal rows, a list/tuple/set keeps rows equal to one of its values, a
+    ``slice(low, high)`` keeps ``low <= value <= high`` (either end None for open), ``None``
+    keeps null rows. Index levels with a name count as columns.
+    """
+    return df.loc[row_mask(df, expression, **columns)]
+
+
+def row_mask(df: pd.DataFrame, expression: str | None = None, /, **columns: object) -> np.ndarray:
+    """Return the boolean mask of the rows :func:`filter_expression` keeps."""
+    nodes: list[Node] = []
+    if expression is not None or not columns:
+        nodes.append(parse(expression))  # type: ignore[arg-type]
+    nodes += [keyword_node(name, value) for name, value in columns.items()]
+    node = nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+    return evaluate(node, Table(df, expression))
+
+
+def keyword_node(name: str, value: object) -> Node:
+    """Return the filter node of keyword filter ``name=value``."""
+    column = Column(name)
+    if value is None:
+        return IsNull(column)
+    if isinstance(value, slice):
+        return _range_node(column, value)
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray, pd.Index, pd.Series)):
+        items = tuple(_keyword_literal(name, v) for v in value)
+        if not items:
+            raise InvalidInputError(f"filter {name}=[]: an empty list keeps no rows; drop it.")
+        return InList(column, items)
+    return Compare(column, "==", _keyword_literal(name, value))
+
+
+def _range_node(column: Column, bounds: slice) -> Node:
+    """Return ``low <= column <= high`` for ``slice(low, high)`` (open ends when None)."""
+    if bounds.step is not None:
+        raise InvalidInputError(f"filter {column.name}=slice(...): a range has no step.")
+    parts: list[Node] = []
+    if bounds.start is not None:
+        parts.append(Compare(column, ">=", _keyword_literal(column.name, bounds.start)))
+    if bounds.stop is not None:
+        parts.append(Compare(column, "<=", _keyword_literal(column.name, bounds.stop)))
+    if not parts:
+        return Not(IsNull(column))
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _keyword_literal(name: str, value: object) -> Literal:
+    """Return ``value`` of keyword filter ``name`` as a literal (numbers, text, booleans)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        value = value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        raise InvalidInputError(f"filter {name}=nan: to keep null rows pass {name}=None.")
+    if not isinstance(value, (bool, int, float, str)):
         raise InvalidInputError(
-            f"the filter expression is empty ({expr!r}); pass e.g. \"structure_acronym == 'VISp'\"."
+            f"filter {name}={value!r}: a keyword filter takes a number, text, a boolean, None, "
+            "a list of values or a slice(low, high)."
         )
-    try:
-        out = df.query(expr, engine="python")
-    except Exception as exc:  # query raises many types: SyntaxError, UndefinedVariableError...
-        raise InvalidInputError(
-            f"cannot apply the filter expression {expr!r}: {type(exc).__name__}: {exc}. "
-            f"Use pandas query syntax with these columns: {list(df.columns)} "
-            f"(index {df.index.name!r}); quote text values and wrap odd column names in backticks."
-        ) from exc
-    if not isinstance(out, pd.DataFrame):
-        raise InvalidInputError(f"the filter expression {expr!r} did not select rows.")
-    return out
+    return Literal(value)
