@@ -76,6 +76,15 @@ def test_a_dataset_declaring_2_to_the_40_elements(huge: Path) -> None:
     assert values.shape == (10,) and times[0] == pytest.approx(10.0)
 
 
+def test_whole_dataset_reads_of_sessions_are_budgeted(huge: Path) -> None:
+    """Session readers that take a whole dataset (eye tracking, templates, CSD positions)
+    read through NwbFile.values, which checks the budget first."""
+    nwb = NwbFile.open(huge, memory_budget=BUDGET)
+    error, peak = _peak(lambda: nwb.values("general/huge_scalar"))
+    assert isinstance(error, InvalidInputError) and peak < 32 << 20
+    assert "general/huge_scalar" in str(error)
+
+
 def test_the_default_budget_refuses_it_too(huge: Path) -> None:
     error, peak = _peak(lambda: read_timeseries(NwbFile.open(huge), "acquisition/huge"))
     assert isinstance(error, InvalidInputError) and peak < 32 << 20

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import h5py
+import numpy as np
 
 from brainobs import config
 from brainobs.config import TransferSettings
@@ -332,6 +333,14 @@ class NwbFile:
         obj = self.get(path)
         with self.reading(f"attributes of {path}"):
             return {name: decode_value(value, self.ref_name) for name, value in obj.attrs.items()}
+
+    def values(self, path: str, text: bool = False) -> np.ndarray:
+        """Return the whole dataset at ``path`` as an array (``text``: decoded strings),
+        after checking that it fits the memory budget."""
+        dataset = self.dataset(path)
+        with self.reading(path):
+            check_read(dataset)
+            return np.asarray(dataset.asstr()[()] if text else dataset[()])
 
     def scalar(self, path: str) -> Any:
         """Return the value of a scalar dataset, decoded."""

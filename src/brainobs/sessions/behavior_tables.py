@@ -108,9 +108,7 @@ def read_rewards(file: NwbFile) -> pd.DataFrame:
             }
         )
     timestamps, volume = read_timeseries(file, f"{REWARDS_PATH}/volume", scaled=False)
-    dataset = file.dataset(f"{REWARDS_PATH}/autorewarded/data")
-    with file.reading(f"{REWARDS_PATH}/autorewarded/data"):
-        auto = np.asarray(dataset[()]).astype(bool)
+    auto = file.values(f"{REWARDS_PATH}/autorewarded/data").astype(bool)
     return pd.DataFrame(
         {"volume": volume.astype(np.float64), "timestamps": timestamps, "auto_rewarded": auto}
     )
@@ -142,11 +140,9 @@ def read_stimulus_templates(file: NwbFile) -> pd.DataFrame:
 
 def _one_template(file: NwbFile, path: str) -> pd.DataFrame:
     """Return one StimulusTemplate group as rows of (unwarped, warped) images."""
-    image_names = file.dataset(f"{path}/control_description")
-    with file.reading(path):
-        names = [str(n) for n in image_names.asstr()[()]]
-        warped = np.asarray(file.dataset(f"{path}/data")[()])
-        unwarped = np.asarray(file.dataset(f"{path}/unwarped")[()])
+    names = [str(n) for n in file.values(f"{path}/control_description", text=True)]
+    warped = file.values(f"{path}/data")
+    unwarped = file.values(f"{path}/unwarped")
     return pd.DataFrame(
         {"unwarped": list(unwarped), "warped": list(warped)},
         index=pd.Index(names, name="image_name"),

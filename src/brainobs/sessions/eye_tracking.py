@@ -90,10 +90,7 @@ def read_eye_tracking(
 
 def _read(file: NwbFile, relative: str) -> np.ndarray:
     """Return a dataset under the EyeTracking group as float64."""
-    path = f"{EYE_TRACKING_PATH}/{relative}"
-    dataset = file.dataset(path)
-    with file.reading(path):
-        return np.asarray(dataset[()], dtype=np.float64)
+    return file.values(f"{EYE_TRACKING_PATH}/{relative}").astype(np.float64)
 
 
 def likely_blinks(
@@ -136,7 +133,6 @@ def read_rig_geometry(file: NwbFile) -> dict[str, Any]:
         if dataset is None:
             out[key] = file.attrs(RIG_GEOMETRY_PATH).get("equipment")
             continue
-        path = f"{RIG_GEOMETRY_PATH}/{dataset}"
-        with file.reading(path):
-            out[key] = [float(v) for v in np.asarray(file.dataset(path)[()]).tolist()]
+        values = file.values(f"{RIG_GEOMETRY_PATH}/{dataset}")
+        out[key] = [float(v) for v in values.tolist()]
     return out

@@ -84,8 +84,7 @@ def read_csd(file: NwbFile) -> xr.DataArray:
     positions = {}
     for axis in ("x", "y"):
         path = f"{CSD_PATH}/virtual_electrode_{axis}_positions"
-        with file.reading(path):
-            positions[axis] = np.asarray(file.dataset(path)[()]).astype(int)
+        positions[axis] = file.values(path).astype(int)
     index = np.arange(data.shape[1])
     return xr.DataArray(
         np.ascontiguousarray(data.T),
