@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import time
+from typing import Any
 
 import click
 
-from brainobs.releases import RELEASES
+from brainobs.releases import RELEASES, get_release
 
 
 @click.group(name="sample")
@@ -30,13 +32,14 @@ def _sample_command(name: str, title: str) -> click.Command:
                   help="default: seconds, small; benchmark: a real-size session.")  # fmt: skip
     @click.option("--seed", type=int, default=0, show_default=True, help="Simulation seed.")
     @click.option("--overwrite", is_flag=True, help="Rewrite even if the release is already there.")
-    def write(out_dir: str, size: str, seed: int, overwrite: bool) -> None:
-        from brainobs.sample import write_release
-
+    @click.option("--sessions", type=int, default=None, metavar="N",
+                  help="Write N small sessions instead, for dataset-wide work (releases whose "
+                       "sample has this size).")  # fmt: skip
+    def write(out_dir: str, size: str, seed: int, overwrite: bool, sessions: int | None) -> None:
         start = time.perf_counter()
-        written = write_release(name, out_dir, size=size, seed=seed, overwrite=overwrite)
+        written = _write(name, out_dir, size, seed, overwrite, sessions)
         click.echo(
-            f"{title} sample release ({size}, seed {seed}) in {written.root} "
+            f"{title} sample release ({written.size}, seed {seed}) in {written.root} "
             f"({time.perf_counter() - start:.1f} s)"
         )
 
@@ -50,6 +53,20 @@ def _sample_command(name: str, title: str) -> click.Command:
         f"  brainobs sessions {name} --source ~/{name}-sample"
     )
     return write
+
+
+def _write(
+    name: str, out_dir: str, size: str, seed: int, overwrite: bool, sessions: int | None
+) -> Any:
+    """Return the written sample release (``sessions`` goes to writers that take it)."""
+    from brainobs.sample import write_release
+
+    if sessions is None:
+        return write_release(name, out_dir, size=size, seed=seed, overwrite=overwrite)
+    writer = get_release(name).load_sample_writer()
+    if "sessions" not in inspect.signature(writer).parameters:
+        raise click.UsageError(f"The {name} sample has no --sessions size yet.")
+    return writer(out_dir, size=size, seed=seed, overwrite=overwrite, sessions=sessions)
 
 
 for _release in RELEASES.values():
