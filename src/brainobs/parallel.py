@@ -29,6 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from brainobs.errors import BrainobsError, DownloadError, InvalidInputError
@@ -85,12 +86,17 @@ class SessionFailure:
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """Where and how one session ran: seconds, tries, worker, the worker's peak memory."""
+    """Where and how one session ran: seconds, tries, worker, the worker's peak memory.
+
+    ``cpu_seconds`` is the CPU time of the worker process during the call (every thread of
+    it: the session's own when the worker runs one task at a time).
+    """
 
     seconds: float
     attempts: int
     worker: str
     peak_rss: int | None = None  # bytes: the worker process's high-water mark so far
+    cpu_seconds: float | None = None
 
 
 @dataclass
@@ -139,7 +145,18 @@ def _worker_name() -> str:
 
 
 def peak_rss() -> int | None:
-    """Return this process's peak resident memory in bytes (None where it cannot be read)."""
+    """Return this process's peak resident memory in bytes (None where it cannot be read).
+
+    On Linux this is ``VmHWM`` of ``/proc/self/status``: ``getrusage``'s ``ru_maxrss`` keeps
+    the high-water mark of the process that forked this one, so a worker started from a
+    large process would report that process's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows
@@ -163,7 +180,7 @@ def run_with_retries(func: Callable[[Any], Any], session_id: Any, policy: RetryP
     Exceptions are caught and recorded with their traceback; ``KeyboardInterrupt`` and other
     ``BaseException`` s are not.
     """
-    start = time.perf_counter()
+    start = (time.perf_counter(), time.process_time())
     attempt = 0
     while True:
         attempt += 1
@@ -179,12 +196,13 @@ def run_with_retries(func: Callable[[Any], Any], session_id: Any, policy: RetryP
             return Outcome(value, None, _info(start, attempt))
 
 
-def _info(start: float, attempts: int) -> TaskInfo:
-    """Return the TaskInfo of a call that started at ``start``."""
-    return TaskInfo(time.perf_counter() - start, attempts, _worker_name(), peak_rss())
+def _info(start: tuple[float, float], attempts: int) -> TaskInfo:
+    """Return the TaskInfo of a call that started at ``start`` (wall clock, CPU clock)."""
+    wall, cpu = time.perf_counter() - start[0], time.process_time() - start[1]
+    return TaskInfo(wall, attempts, _worker_name(), peak_rss(), cpu)
 
 
-def _failed(session_id: Any, attempts: int, start: float) -> Outcome:
+def _failed(session_id: Any, attempts: int, start: tuple[float, float]) -> Outcome:
     """Return the failed Outcome of the exception being handled."""
     return Outcome(None, _current_failure(session_id, attempts), _info(start, attempts))
 
@@ -375,33 +393,38 @@ def _dask_map(
     desc: str,
     handle: Callable[[Any, Outcome], None],
 ) -> None:
-    """Run the calls on a Dask cluster, handling each result as it completes."""
+    """Run the calls on a Dask cluster, handling each result as it completes.
+
+    The queue follows the cluster's size (an adaptive cluster that grows gets more calls
+    in flight); it waits for a first worker (a batch job may still be queued).
+    """
     from distributed import as_completed
 
     if not ids:
         return
-    window = max_in_flight or max(2, 2 * sum(client.nthreads().values()))
+    client.wait_for_workers(1)
     remote_func = client.scatter(func, hash=False)  # sent to each worker once, not per task
     run = uuid.uuid4().hex[:8]
     queue = deque(ids)
     pending: dict[str, tuple[Any, Any]] = {}
+    completed = as_completed([], loop=client.loop)
 
-    def submit() -> Any:
-        session_id = queue.popleft()
-        key = f"{desc}-{session_id}-{run}"
-        future = client.submit(run_with_retries, remote_func, session_id, policy, key=key)
-        pending[future.key] = (session_id, future)
-        return future
+    def fill() -> None:
+        window = max_in_flight or max(2, 2 * sum(client.nthreads().values()))
+        while queue and len(pending) < window:
+            session_id = queue.popleft()
+            key = f"{desc}-{session_id}-{run}"
+            future = client.submit(run_with_retries, remote_func, session_id, policy, key=key)
+            pending[future.key] = (session_id, future)
+            completed.add(future)
 
-    first = [submit() for _ in range(min(window, len(ids)))]
-    completed = as_completed(first, loop=client.loop)
+    fill()
     try:
         for future in completed:
             session_id, _ = pending.pop(future.key)
             handle(session_id, _outcome_of(future, session_id))
             future.release()  # handled: the worker may forget the result
-            if queue:
-                completed.add(submit())
+            fill()
     finally:
         if pending:
             client.cancel([future for _, future in pending.values()])
