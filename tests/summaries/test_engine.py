@@ -171,3 +171,27 @@ def test_force_recomputes_everything(many_cache: Cache, out: Path) -> None:
     counter = Counting()
     run = summarize(many_cache, out=out, summaries=counter.summaries(), force=True)
     assert sorted(counter.calls) == sorted(_ids(many_cache)) and run.reused == []
+
+
+def test_a_release_without_manifest_hashes_keys_sessions_its_own_way(
+    many_cache: Cache, tmp_path: Path
+) -> None:
+    from brainobs.vbn.summary import SUMMARIES
+
+    ids = _ids(many_cache)
+    version = {"tag": "a"}
+
+    def sessions(cache: Any) -> pd.DataFrame:
+        table = SUMMARIES.sessions(cache)
+        tags = [f"etag-{sid}-{version['tag'] if sid == ids[0] else 'a'}" for sid in table.index]
+        return table.assign(file_hash=tags)
+
+    counter = Counting()
+    spec = dataclasses.replace(counter.summaries(), sessions=sessions)
+    summarize(many_cache, out=tmp_path, summaries=spec)
+    assert sorted(counter.calls) == sorted(ids)
+    hashes = summary("vbn", "sessions", out=tmp_path).to_table().to_pandas()["file_hash"]
+    assert sorted(hashes) == sorted(f"etag-{sid}-a" for sid in ids)
+    version["tag"] = "b"
+    run = summarize(many_cache, out=tmp_path, summaries=spec)
+    assert run.computed == [ids[0]] and counter.calls[len(ids) :] == [ids[0]]

@@ -195,14 +195,24 @@ def plan_tasks(
                 f"{table.index.max()}). List them with `brainobs sessions {spec.release}`."
             )
         table = table.loc[wanted]
-    manifest = cache.fetch_api.manifest
     tasks = {}
     for session_id, row in table.iterrows():
         file_id = int(row["file_id"])
-        metadata = {str(k): _plain(v) for k, v in row.items()}
-        file_hash = manifest.data_file(file_id).file_hash
+        metadata = {str(k): _plain(v) for k, v in row.items() if k != "file_hash"}
+        file_hash = _file_hash(cache, row, file_id)
         tasks[int(session_id)] = SessionTask(int(session_id), file_id, file_hash, metadata, stream)
     return tasks
+
+
+def _file_hash(cache: Any, row: pd.Series, file_id: int) -> str:
+    """Return what identifies a session's file: the summaries' ``file_hash``, else the manifest's.
+
+    A release whose manifest has no hashes (a warehouse layout) gives its own identifier
+    (a version id, a size and date) in a ``file_hash`` column of its sessions table.
+    """
+    if "file_hash" in row.index and isinstance(row["file_hash"], str) and row["file_hash"]:
+        return row["file_hash"]
+    return str(cache.fetch_api.manifest.data_file(file_id).file_hash)
 
 
 def _plain(value: Any) -> Any:

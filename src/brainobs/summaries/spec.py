@@ -106,10 +106,11 @@ class SummarySet:
 
     ``sessions(cache)`` returns the sessions to summarise, indexed by session id, with a
     ``file_id`` column (the manifest's data file whose hash keys each session's partition) and
-    the metadata columns the function wants (sent with the task). ``compute(cache, task)``
-    opens one session and returns its :class:`SessionSummary`; it runs where the session is
-    (a Dask worker). ``version`` names the computation: change it when the results change, and
-    every partition is recomputed.
+    the metadata columns the function wants (sent with the task); a release whose manifest
+    carries no hashes adds a ``file_hash`` column of its own file identifiers.
+    ``compute(cache, task)`` opens one session and returns its :class:`SessionSummary`; it
+    runs where the session is (a Dask worker). ``version`` names the computation: change it
+    when the results change, and every partition is recomputed.
     """
 
     release: str
