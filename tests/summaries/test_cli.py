@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import brainobs
 from brainobs.cli.main import main
 from brainobs.errors import InvalidInputError
 from brainobs.sample import SampleRelease
@@ -49,6 +50,7 @@ def test_summarize_serially_then_reuse(
     default = tmp_path / "cache" / "summaries" / "vbn"
     assert sorted(int(p.stem) for p in (default / "sessions").glob("*.parquet")) == ids[:2]
     assert json.loads((default / "_failures.json").read_text()) == []
+    assert brainobs.summary("vbn", "sessions", cache_dir=tmp_path / "cache").count_rows() == 2
     assert main(["summarize", "vbn", *common, "--sessions", str(ids[0])]) == 0
     assert "0 sessions computed, 1 reused" in capsys.readouterr().out
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brainobs.errors import UnknownIdError
+from brainobs.errors import InvalidInputError, UnknownIdError
 from brainobs.sample import SampleRelease
 from brainobs.storage.manifest import Manifest, entry_for_file
 from brainobs.summaries import SummaryRun, summarize, summary
@@ -160,6 +160,11 @@ def test_a_table_missing_declared_columns_fails_its_session(
         many_cache, _ids(many_cache)[:1], out=tmp_path, summaries=with_compute(without_snr)
     )
     assert "lacks ['snr']" in next(iter(run.failures.values())).message
+
+
+def test_a_release_without_summaries_says_so(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="no dataset-wide summaries of Visual Behavior Op"):
+        summary("vbo", out=tmp_path)
 
 
 def test_an_empty_summary_has_its_columns(tmp_path: Path) -> None:
