@@ -27,8 +27,6 @@ def _session_ids(values: tuple[str, ...]) -> list[int] | None:
 @contextmanager
 def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     """Yield what runs the sessions: a local Dask cluster, a scheduler address, or None."""
-    if workers is not None and scheduler is not None:
-        raise click.UsageError("Give --workers (a local cluster) or --scheduler, not both.")
     if workers is None:
         yield scheduler
         return
@@ -122,6 +120,8 @@ def summarize(
     from brainobs.cli.projects import open_project
     from brainobs.summaries import summarize as run_summaries
 
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("Give --workers (a local cluster) or --scheduler, not both.")
     ids = _session_ids(session_values)
     cache = open_project(release, cache_dir, source, endpoint, sample)
     with _client(workers, scheduler) as client:
