@@ -19,7 +19,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from brainobs.errors import BrainobsError
+from brainobs.parallel import map_sessions
 from brainobs.releases import RELEASES, Release, get_release
+from brainobs.summaries import summarize, summary
 
 if TYPE_CHECKING:
     from brainobs.sessions.behavior import BehaviorSession
@@ -50,6 +52,9 @@ __all__ = [
     "VisualBehaviorNeuropixelsProjectCache",
     "__version__",
     "get_release",
+    "map_sessions",
+    "summarize",
+    "summary",
 ]
 
 

@@ -18,10 +18,13 @@ from brainobs.parallel import map_sessions
 
 
 def _session_summary(
-    cache: Any, engaged_threshold: float, row: tuple[int, pd.Series]
+    cache: Any,
+    engaged_threshold: float,
+    metadata_of: dict[int, dict[str, Any]],
+    behavior_session_id: int,
 ) -> dict[str, Any]:
     """Return one session's stage, date and task metrics (computed where it runs)."""
-    behavior_session_id, metadata = row
+    metadata = metadata_of[behavior_session_id]
     session = cache.get_behavior_session(behavior_session_id)
     try:
         metrics = session.get_performance_metrics(engaged_threshold)
@@ -57,11 +60,13 @@ def training_history(
             f"Mouse {mouse_id} has no behavior sessions in this release. Mice include: "
             f"{mice} (see get_behavior_session_table())."
         )
-    rows = map_sessions(
-        partial(_session_summary, cache, engaged_trial_reward_rate_threshold),
-        list(mine.iterrows()),
+    metadata_of = mine[["session_type", "date_of_acquisition"]].to_dict("index")
+    outcome = map_sessions(
+        partial(_session_summary, cache, engaged_trial_reward_rate_threshold, metadata_of),
+        [int(i) for i in mine.index],
         client=client,
         show_progress=show_progress,
         desc=f"mouse {mouse_id}",
     )
-    return history_table(rows)
+    outcome.raise_for_failures()
+    return history_table(outcome.values())

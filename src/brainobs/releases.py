@@ -51,6 +51,7 @@ class Release:
     report_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     sample_writer: str | None = None
     tour: str | None = None
+    summaries: str | None = None
     layout: str = "cloud_cache"
     region: str = "us-west-2"
     dandisets: tuple[str, ...] = ()
@@ -96,6 +97,15 @@ class Release:
             raise InvalidInputError(f"brainobs has no sample release of {self.title} yet.")
         return self.load(self.sample_writer)
 
+    def load_summaries(self) -> Any:
+        """Return the release's dataset-wide summaries (a ``brainobs.summaries.SummarySet``)."""
+        if self.summaries is None or not self.is_available:
+            raise InvalidInputError(
+                f"brainobs has no dataset-wide summaries of {self.title} yet; releases with "
+                f"summaries: {', '.join(r.name for r in available_releases() if r.summaries)}."
+            )
+        return self.load(self.summaries)
+
 
 VBN = Release(
     name="vbn",
@@ -112,6 +122,7 @@ VBN = Release(
     report_kinds={"vbn_ecephys": "brainobs.vbn.report:ECEPHYS_SECTIONS"},
     sample_writer="brainobs.vbn.sample_release:write_vbn_release",
     tour="brainobs.vbn.tour:tour",
+    summaries="brainobs.vbn.summary:SUMMARIES",
     dandisets=("000713",),
     dandi_mapping="brainobs.vbn.dandi:VBN_ON_DANDI",
 )

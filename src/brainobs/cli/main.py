@@ -17,6 +17,7 @@ from brainobs.cli.download_cmd import download
 from brainobs.cli.report_cmd import report
 from brainobs.cli.sample_cmd import sample
 from brainobs.cli.sessions_cmd import sessions
+from brainobs.cli.summarize_cmd import summarize
 
 
 class _Context:
@@ -43,6 +44,7 @@ cli.add_command(sessions)
 cli.add_command(demo)
 cli.add_command(sample)
 cli.add_command(report)
+cli.add_command(summarize)
 
 
 def main(argv: list[str] | None = None) -> int:

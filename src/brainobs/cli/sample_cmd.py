@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import time
+from typing import Any
 
 import click
 
-from brainobs.releases import RELEASES
+from brainobs.releases import RELEASES, get_release
 
 
 @click.group(name="sample")
@@ -39,15 +41,24 @@ def _sample_command(name: str, title: str, on_dandi: bool) -> click.Command:
         help="Also lay the sample's NWB files out in DANDI_DIR as the release's dandiset(s): "
         "asset paths, metadata and SHA-256 digests as DANDI serves them.",
     )
-    def write(out_dir: str, size: str, seed: int, overwrite: bool, dandi_dir: str | None) -> None:
+    @click.option("--sessions", type=int, default=None, metavar="N",
+                  help="Write N small sessions instead, for dataset-wide work (releases whose "
+                       "sample has this size).")  # fmt: skip
+    def write(
+        out_dir: str,
+        size: str,
+        seed: int,
+        overwrite: bool,
+        dandi_dir: str | None,
+        sessions: int | None,
+    ) -> None:
         from brainobs.cli.outputs import check_folder_output
-        from brainobs.sample import write_release
 
         check_folder_output("--out", out_dir)
         start = time.perf_counter()
-        written = write_release(name, out_dir, size=size, seed=seed, overwrite=overwrite)
+        written = _write(name, out_dir, size, seed, overwrite, sessions)
         click.echo(
-            f"{title} sample release ({size}, seed {seed}) in {written.root} "
+            f"{title} sample release ({written.size}, seed {seed}) in {written.root} "
             f"({time.perf_counter() - start:.1f} s)"
         )
         if dandi_dir is not None:
@@ -68,6 +79,20 @@ def _sample_command(name: str, title: str, on_dandi: bool) -> click.Command:
         + (f"\n  brainobs sample {name} --out ~/{name}-sample --dandi ~/{name}-dandi" * on_dandi)
     )
     return write
+
+
+def _write(
+    name: str, out_dir: str, size: str, seed: int, overwrite: bool, sessions: int | None
+) -> Any:
+    """Return the written sample release (``sessions`` goes to writers that take it)."""
+    from brainobs.sample import write_release
+
+    if sessions is None:
+        return write_release(name, out_dir, size=size, seed=seed, overwrite=overwrite)
+    writer = get_release(name).load_sample_writer()
+    if "sessions" not in inspect.signature(writer).parameters:
+        raise click.UsageError(f"The {name} sample has no --sessions size yet.")
+    return writer(out_dir, size=size, seed=seed, overwrite=overwrite, sessions=sessions)
 
 
 for _release in RELEASES.values():

@@ -36,6 +36,7 @@ from brainobs.sample.behavior_session import write_behavior_only
 from brainobs.storage.manifest import FileEntry, Manifest, entry_for_file
 from brainobs.vbn import sample_tables as mt
 from brainobs.vbn.sample_design import Cohort, SizeSpec, plan_cohort
+from brainobs.vbn.sample_many import many_sessions_size
 from brainobs.vbn.sample_metadata_only import metadata_only_session
 from brainobs.vbn.sample_session import WrittenSession, write_ecephys_session
 
@@ -230,7 +231,12 @@ def _write_ground_truth(folder: Path, cohort: Cohort, collected: _Collected) -> 
 
 
 def write_vbn_release(
-    out_dir: str | Path, size: str = "default", seed: int = 0, *, overwrite: bool = False
+    out_dir: str | Path,
+    size: str = "default",
+    seed: int = 0,
+    *,
+    overwrite: bool = False,
+    sessions: int | None = None,
 ) -> SampleRelease:
     """Return the VBN sample release in ``out_dir``, writing it first unless already there.
 
@@ -246,15 +252,24 @@ def write_vbn_release(
     319,013 units, the other 152 sessions listed without files (``file_id`` -999, see
     :mod:`brainobs.vbn.sample_metadata_only`). Memory stays near 1 GB.
 
+    ``sessions=N`` (with the default size) writes N small ecephys sessions instead, two per
+    mouse, for dataset-wide work (:mod:`brainobs.vbn.sample_many`).
+
     The write is atomic: files appear only when complete.
     """
     if size not in SIZES:
         raise InvalidInputError(f"size must be one of {SIZES}, not {size!r}")
+    spec: str | SizeSpec = size
+    if sessions is not None:
+        if size != "default":
+            raise InvalidInputError(f"sessions= goes with the default size, not {size!r}.")
+        spec = many_sessions_size(sessions)
+        size = spec.name
     release = SampleRelease(Path(out_dir), size, int(seed), PROJECT)
     if overwrite or not release.is_complete():
         with warnings.catch_warnings():
             # The released files name the probes' manufacturer on the Device, as written
             # here; today's pynwb prefers a DeviceModel and says so once per probe.
             warnings.filterwarnings("ignore", "The 'manufacturer' field is deprecated")
-            build_release(release.root, size, int(seed))
+            build_release(release.root, spec, int(seed))
     return release
