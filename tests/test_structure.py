@@ -149,7 +149,8 @@ def test_shared_layers_import_no_home() -> None:
 
 def _targets(release: Release) -> list[str]:
     targets = [release.cache_class, *release.session_classes, *release.report_kinds.values()]
-    return targets + [t for t in (release.sample_writer, release.tour) if t is not None]
+    optional = (release.sample_writer, release.tour, release.summaries, release.dandi_mapping)
+    return targets + [t for t in optional if t is not None]
 
 
 @pytest.mark.parametrize("release", available_releases(), ids=lambda r: r.name)

@@ -101,6 +101,7 @@ def summarize(
     cache_dir: str | None,
     source: str | None,
     endpoint: str | None,
+    dandiset_version: str | None,
 ) -> None:
     """Compute the dataset-wide summary tables of RELEASE and print where they are.
 
@@ -117,13 +118,16 @@ def summarize(
       brainobs summarize vbn --scheduler tcp://10.0.0.5:8786 --cache-dir /shared/allen
       brainobs summarize vbn --sessions 1044385384,1044594870 --out ./vbn-summaries
     """
+    from brainobs.cli.outputs import check_folder_output
     from brainobs.cli.projects import open_project
     from brainobs.summaries import summarize as run_summaries
 
     if workers is not None and scheduler is not None:
         raise click.UsageError("Give --workers (a local cluster) or --scheduler, not both.")
     ids = _session_ids(session_values)
-    cache = open_project(release, cache_dir, source, endpoint, sample)
+    if out is not None:
+        check_folder_output("--out", out)
+    cache = open_project(release, cache_dir, source, endpoint, sample, dandiset_version)
     with _client(workers, scheduler) as client:
         run = run_summaries(
             cache, ids, client=client, stream=stream, out=out, force=force, retries=retries,
