@@ -113,3 +113,14 @@ def test_download_of_a_row_without_file_says_so(
     args = ["--source", str(vbn_release.root), "--cache-dir", str(cache.fetch_api.cache_dir)]
     assert main(["download", "vbn", str(inside_ecephys_file), *args]) == 1
     assert "has no file of its own" in capsys.readouterr().err
+
+
+def test_a_pickled_cache_leaves_its_loaded_tables_behind(cache) -> None:
+    import pickle
+
+    units = cache.get_unit_table()
+    assert cache._tables  # loaded once, kept for the next call
+    size = len(pickle.dumps(cache))
+    clone = pickle.loads(pickle.dumps(cache))
+    assert clone._tables == {} and size < 100_000
+    pd.testing.assert_frame_equal(clone.get_unit_table(), units)

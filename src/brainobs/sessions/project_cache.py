@@ -43,6 +43,10 @@ class ProjectCache(ABC):
         self.fetch_api = release_cache
         self._tables: dict[str, pd.DataFrame] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the loaded tables: a worker re-reads them from its Parquet cache."""
+        return {**self.__dict__, "_tables": {}}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.fetch_api!r})"
 
