@@ -43,9 +43,9 @@ class LineResponses:
 
 
 LINE_RESPONSES: dict[str, LineResponses] = {
-    "Slc17a7": LineResponses(0.55, 0.12, 5.0, (0.0, 0.25), 2.0, 0.15, 1.6, 1.0, 0.45, 0.55),
-    "Sst": LineResponses(0.85, 0.5, 3.5, (0.4, 0.9), 1.15, 0.4, 2.2, 1.0, 0.35, 0.55),
-    "Vip": LineResponses(0.75, 0.9, 1.2, (0.5, 1.0), 0.5, 5.0, 2.5, 0.4, 0.35, 0.55),
+    "Slc17a7": LineResponses(0.55, 0.12, 5.0, (0.0, 0.25), 2.0, 0.15, 2.0, 1.0, 0.45, 0.4),
+    "Sst": LineResponses(0.85, 0.5, 3.5, (0.4, 0.9), 1.15, 0.4, 2.2, 1.0, 0.35, 0.4),
+    "Vip": LineResponses(0.75, 0.9, 1.6, (0.5, 1.0), 0.5, 5.0, 3.0, 0.4, 0.35, 0.4),
 }
 #: Columns of the ground truth of one cell.
 CELL_TRUTH_COLUMNS = (

@@ -169,7 +169,7 @@ SIZES: dict[str, SizeSpec] = {
     "default": SizeSpec(
         "default", ("slc17a7", "sst_multiscope", "vip_task1b"), ("1", "4", "6"),
         behavior_minutes=3.0, active_flashes=240, gray_seconds=15.0, movie_repeats=3,
-        cells={"Slc17a7": 48, "Sst": 14, "Vip": 26}, failed_planes=((1, 2, 3),),
+        cells={"Slc17a7": 80, "Sst": 14, "Vip": 30}, failed_planes=((1, 2, 3),),
     ),
     "benchmark": SizeSpec(
         "benchmark", ("slc17a7",), ("1",), behavior_minutes=3.0, active_flashes=4800,
