@@ -201,21 +201,41 @@ def response_means(
 ) -> xr.DataArray:
     """Return each presentation's mean response per cell in ``window`` (s from onset).
 
-    With ``baseline`` the mean in that window is subtracted. NaN samples are skipped.
+    With ``baseline`` the mean in that window is subtracted. NaN samples are skipped (a
+    presentation with no sample in a window gives NaN).
     """
     times = aligned[TIME_DIM].to_numpy()
-
-    def mean_in(bounds: Sequence[float]) -> xr.DataArray:
-        start, stop = relative_window(bounds)
-        keep = (times >= start) & (times < stop)
-        if not keep.any():
-            raise InvalidInputError(f"window {bounds!r} holds no sample of the aligned traces")
-        return aligned.isel({TIME_DIM: np.flatnonzero(keep)}).mean(TIME_DIM, skipna=True)
-
-    response = mean_in(window)
+    values = aligned.transpose(PRESENTATION_DIM, TIME_DIM, CELL_DIM).to_numpy()
+    response = _window_mean(values, times, window)
     if baseline is not None:
-        response = response - mean_in(baseline)
-    return response
+        response = response - _window_mean(values, times, baseline)
+    return xr.DataArray(
+        response,
+        dims=(PRESENTATION_DIM, CELL_DIM),
+        coords={PRESENTATION_DIM: aligned[PRESENTATION_DIM], CELL_DIM: aligned[CELL_DIM]},
+        attrs={"window": tuple(relative_window(window)),
+               "baseline": () if baseline is None else tuple(relative_window(baseline))},
+    )  # fmt: skip
+
+
+def _window_mean(values: np.ndarray, times: np.ndarray, bounds: Sequence[float]) -> np.ndarray:
+    """Return the NaN-skipping mean of (presentation x time x cell) over the samples in bounds.
+
+    One (presentation x cell) slab is added per sample, so no copy of the whole window is made.
+    """
+    start, stop = relative_window(bounds)
+    samples = np.flatnonzero((times >= start) & (times < stop))
+    if not samples.size:
+        raise InvalidInputError(f"window {bounds!r} holds no sample of the aligned traces")
+    total = np.zeros((values.shape[0], values.shape[2]))
+    count = np.zeros(total.shape)
+    for k in samples:
+        slab = values[:, k, :]
+        present = ~np.isnan(slab)
+        total += np.where(present, slab, 0.0)
+        count += present
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
 
 
 def _presentation_rows(responses: xr.DataArray, presentations: pd.DataFrame) -> pd.DataFrame:

@@ -171,8 +171,10 @@ def _images(cells: pd.DataFrame, masks: np.ndarray, contiguous: bool) -> Any:
 
     rng = np.random.default_rng([int(cells["cell_specimen_id"].iloc[0]), 11])
     background = 40.0 + 25.0 * gaussian_filter(rng.normal(0, 1, FOV_SHAPE), 24) * 24
-    weights = cells["brightness"].to_numpy()
-    cell_image = gaussian_filter(np.tensordot(weights, masks, axes=1).astype(float), 1.0)
+    cell_image = np.zeros(FOV_SHAPE)
+    for weight, mask in zip(cells["brightness"].to_numpy(), masks, strict=True):
+        cell_image[mask] += weight  # one ROI at a time: masks stay boolean
+    cell_image = gaussian_filter(cell_image, 1.0)
     average = background + 45.0 * cell_image + rng.normal(0, 3, FOV_SHAPE)
     maximum = average + 90.0 * cell_image * rng.uniform(0.6, 1.0) + rng.normal(0, 6, FOV_SHAPE)
     resolution = PIXEL_SIZE_UM / 1000.0 / 10.0

@@ -294,16 +294,19 @@ def write_vbo_release(
 ) -> SampleRelease:
     """Return the VBO sample release in ``out_dir``, writing it first unless already there.
 
-    ``size="default"`` writes three mice, each with seven behavior-only training sessions and
-    three imaging sessions (familiar image set, first novel session, later novel session):
+    ``size="default"`` (~75 MB, ~25 s of CPU) writes three mice, each with seven behavior-only
+    training sessions and three imaging sessions (familiar image set, first novel session,
+    later novel session):
     an excitatory (Slc17a7) mouse imaged in one plane at ~31 Hz, an Sst mouse imaged with the
     Multiscope in four planes (two areas, two depths) at ~11 Hz, and a Vip mouse of the
-    Task1B project (trained on image set B) in one plane. The sessions are shortened (20 s gray
-    screens, 240 flashes, one movie repeat) and the traces compressed.
+    Task1B project (trained on image set B) in one plane; one Multiscope plane fails quality
+    control in the last session. The sessions are shortened (15 s gray screens, 240 flashes,
+    three movie repeats) and the traces compressed.
 
-    ``size="benchmark"`` writes one real-size experiment: an hour-long session (5 min gray
-    screens, 4,800 flashes, ten movie repeats) of ~290 cells at ~31 Hz with the trace matrices
-    contiguous and uncompressed, as in the released files (~1 GB), plus its mouse's training.
+    ``size="benchmark"`` writes one real-size experiment: a 75 min session (5 min gray screens,
+    an hour of task with 4,800 flashes, ten movie repeats) of ~290 cells at ~31 Hz (~139,000
+    frames) with the trace matrices contiguous and uncompressed, as in the released files
+    (1.4 GB, ~30 s of CPU, < 1 GB of memory), plus its mouse's seven training sessions.
 
     The write is atomic: files appear only when complete. Ground truth (per cell: line, depth,
     preferred images, change, omission and novelty gains...) is in

@@ -23,7 +23,7 @@ from brainobs.sample.quantize import quantized
 
 TRACE_STEP = 2.0**-12  # dF/F
 FLUORESCENCE_STEP = 2.0**-4  # a.u.
-BATCH = 64  # cells simulated (and written) together
+BATCH = 32  # cells simulated (and written) together
 IMAGE_LATENCY = 0.05  # s
 IMAGE_TIME_CONSTANT = 0.08  # s, of the alpha-function response to an image flash
 OMISSION_RAMP = 0.75  # s, Vip activity ramps until the next expected flash
