@@ -50,3 +50,11 @@ def s3_endpoint(tiny_release: TinyRelease) -> Iterator[str]:
 def vbn_release(tmp_path_factory: pytest.TempPathFactory) -> SampleRelease:
     """The default VBN sample release (seed 0), written once per test session."""
     return write_vbn_release(tmp_path_factory.mktemp("vbn_sample"), size="default", seed=0)
+
+
+@pytest.fixture(scope="session")
+def vbo_release(tmp_path_factory: pytest.TempPathFactory) -> SampleRelease:
+    """The default VBO sample release (seed 0), written once per test session."""
+    from brainobs.vbo.sample_release import write_vbo_release
+
+    return write_vbo_release(tmp_path_factory.mktemp("vbo_sample"), size="default", seed=0)

@@ -140,6 +140,7 @@ VBO = Release(
     ),
     home="brainobs.vbo",
     cache_class="brainobs.vbo.cache:VisualBehaviorOphysProjectCache",
+    sample_writer="brainobs.vbo.sample_release:write_vbo_release",
 )
 
 VCN = Release(

@@ -18,8 +18,8 @@ from brainobs.sample.nwb_behavior import (
 from brainobs.sample.nwbio import deterministic_object_ids, write_nwb
 from brainobs.sample.plans import (
     IMAGE_SET_STIMULUS,
+    IMAGE_SET_TEMPLATE,
     IMAGE_SETS,
-    TEMPLATE_DATE,
     BehaviorSessionPlan,
 )
 from brainobs.sample.running_eye import simulate_running
@@ -42,7 +42,8 @@ def template_name_of(stimulus_name: str) -> str:
     """Return the template name (image-set file stem) of a stimulus name."""
     if stimulus_name == "grating":
         return "grating"
-    return f"{stimulus_name}.{TEMPLATE_DATE.split('.', 1)[1]}"
+    letter = next(k for k, name in IMAGE_SET_STIMULUS.items() if name == stimulus_name)
+    return IMAGE_SET_TEMPLATE[letter]
 
 
 def task_parameters(

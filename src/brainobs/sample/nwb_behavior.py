@@ -1,4 +1,4 @@
-"""The behaviour part of a VBN NWB file (behavior-only files and ecephys session files).
+"""The behaviour part of a Visual Behavior NWB file (behavior-only, ecephys and imaging files).
 
 Paths written: ``/general/{metadata,task_parameters,subject,devices/<rig>}``,
 ``/acquisition/{v_sig,v_in}``, ``/processing/{stimulus,running,licking,rewards}``,
@@ -25,7 +25,9 @@ from brainobs.sample.running_eye import Running
 from brainobs.sample.task_tables import TaskTables
 
 RIG_DESCRIPTION = "Allen Brain Observatory - Scientifica 2P Rig"
+MESOSCOPE_RIG_DESCRIPTION = "Allen Brain Observatory - Mesoscope 2P Rig"
 PROJECT_CODE = "NeuropixelVisualBehavior"
+VBN_REPORTER = "Ai32(RCL-ChR2(H134R)_EYFP)"
 
 
 @dataclass
@@ -43,8 +45,17 @@ class BehaviorContent:
     engaged_until_time: float = float("nan")
 
 
-def new_nwbfile(plan: BehaviorSessionPlan, identifier: str, description: str | None) -> Any:
-    """Return an NWBFile with the session metadata, subject and rig of ``plan``."""
+def new_nwbfile(
+    plan: BehaviorSessionPlan,
+    identifier: str,
+    description: str | None,
+    lab_metadata: Any = None,
+) -> Any:
+    """Return an NWBFile with the session metadata, subject and rig of ``plan``.
+
+    ``lab_metadata`` replaces the plan's BehaviorMetadata (an imaging file's
+    OphysBehaviorMetadata).
+    """
     from pynwb import NWBFile
 
     created = plan.date + timedelta(days=1200)
@@ -57,23 +68,26 @@ def new_nwbfile(plan: BehaviorSessionPlan, identifier: str, description: str | N
         keywords=["visual", "behavior", "task"],
         experiment_description=description,
     )
-    nwb.create_device(name=plan.equipment_name, description=RIG_DESCRIPTION)
+    rig = MESOSCOPE_RIG_DESCRIPTION if plan.equipment_name.startswith("MESO") else RIG_DESCRIPTION
+    nwb.create_device(name=plan.equipment_name, description=rig)
     nwb.subject = _subject(plan)
-    nwb.add_lab_meta_data(_metadata(plan))
+    nwb.add_lab_meta_data(_metadata(plan) if lab_metadata is None else lab_metadata)
     return nwb
 
 
 def _subject(plan: BehaviorSessionPlan) -> Any:
     """Return the BehaviorSubject of the plan's mouse."""
     mouse = plan.mouse
+    drivers = [mouse.cre_line] if mouse.cre_line else []
+    reporter = mouse.reporter_line or (VBN_REPORTER if mouse.cre_line else "None")
     return extension_class("BehaviorSubject")(
         subject_id=str(mouse.mouse_id),
         age=f"P{plan.age_in_days}D",
         genotype=mouse.genotype,
         sex=mouse.sex,
         species="Mus musculus",
-        driver_line=[mouse.cre_line] if mouse.cre_line else [],
-        reporter_line="Ai32(RCL-ChR2(H134R)_EYFP)" if mouse.cre_line else "None",
+        driver_line=list(mouse.driver_lines) if mouse.driver_lines is not None else drivers,
+        reporter_line=reporter,
         date_of_birth=mouse.date_of_birth,
     )
 
@@ -93,7 +107,7 @@ def _metadata(plan: BehaviorSessionPlan) -> Any:
         stimulus_frame_rate=60.0,
         session_type=plan.session_type,
         equipment_name=plan.equipment_name,
-        project_code=PROJECT_CODE,
+        project_code=plan.project_code or PROJECT_CODE,
     )
 
 

@@ -158,8 +158,12 @@ def add_optotagging(nwb: Any, opto: pd.DataFrame) -> None:
     module.add(table)
 
 
-def add_eye_tracking(nwb: Any, eye: pd.DataFrame, equipment: str) -> None:
-    """Add the ellipse fits, the blink flag and the eye-tracking rig geometry."""
+def add_eye_tracking(nwb: Any, eye: pd.DataFrame, equipment: str, rig_metadata: Any = None) -> None:
+    """Add the ellipse fits, the blink flag and the eye-tracking rig geometry.
+
+    ``rig_metadata`` replaces the Neuropixels rig's geometry (an imaging rig's
+    OphysEyeTrackingRigMetadata).
+    """
     from pynwb import TimeSeries
 
     ellipse = extension_class("EllipseSeries")
@@ -184,7 +188,7 @@ def add_eye_tracking(nwb: Any, eye: pd.DataFrame, equipment: str) -> None:
     nwb.add_acquisition(tracking)
     module = nwb.create_processing_module("eye_tracking_rig_metadata",
                                           "Eye tracking rig metadata module")  # fmt: skip
-    module.add(_rig_geometry(equipment))
+    module.add(_rig_geometry(equipment) if rig_metadata is None else rig_metadata)
 
 
 def _rig_geometry(equipment: str) -> Any:

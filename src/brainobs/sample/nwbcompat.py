@@ -25,7 +25,7 @@ from typing import Any
 
 import h5py
 
-from brainobs.sample.nwbext import load_extensions, shared_type_map, spec_dir
+from brainobs.sample.nwbext import NAMESPACES, load_extensions, shared_type_map, spec_dir
 
 NWB_VERSION = "2.5.0"
 
@@ -64,11 +64,14 @@ def _collect_type_defs(spec: dict[str, Any], names: set[str]) -> None:
             _collect_type_defs(sub, names)
 
 
-def downgrade_to_core_250(path: str | Path) -> None:
-    """Rewrite the NWB file at ``path`` in place to cache and use core 2.5.0 only."""
+def downgrade_to_core_250(path: str | Path, namespaces: tuple[str, ...] | None = None) -> None:
+    """Rewrite the NWB file at ``path`` in place to cache and use core 2.5.0 only.
+
+    ``namespaces``: the extension namespaces to cache (default: the VBN files' four).
+    """
     with h5py.File(path, "r+") as h5:
         _retag_types(h5)
-        _replace_cached_specs(h5)
+        _replace_cached_specs(h5, tuple(NAMESPACES) if namespaces is None else namespaces)
         h5.attrs["nwb_version"] = NWB_VERSION
 
 
@@ -94,8 +97,8 @@ def _retag_types(h5: h5py.File) -> None:
     h5.visititems(visit)
 
 
-def _replace_cached_specs(h5: h5py.File) -> None:
-    """Cache the shipped 2.5.0-era core/hdmf schemas and the four extension namespaces.
+def _replace_cached_specs(h5: h5py.File, namespaces: tuple[str, ...]) -> None:
+    """Cache the shipped 2.5.0-era core/hdmf schemas and the extension ``namespaces``.
 
     Files are written without cached specs (``cache_spec=False``) and get them here once:
     replacing specs pynwb had cached would leave their bytes as dead space in the file.
@@ -110,16 +113,19 @@ def _replace_cached_specs(h5: h5py.File) -> None:
         group.create_dataset("namespace", data=json.dumps(entry["namespace"]), dtype=string)
         for source, doc in sorted(entry["sources"].items()):
             group.create_dataset(source, data=json.dumps(doc), dtype=string)
-    _cache_extension_specs(specs)
+    _cache_extension_specs(specs, namespaces)
 
 
-def _cache_extension_specs(specs: h5py.Group) -> None:
-    """Cache the extension namespaces as pynwb does (one JSON dataset per source file)."""
+def _cache_extension_specs(specs: h5py.Group, namespaces: tuple[str, ...]) -> None:
+    """Cache extension ``namespaces`` as pynwb does (one JSON dataset per source file)."""
     from hdmf.backends.hdf5.h5_utils import H5SpecWriter
     from hdmf.backends.utils import NamespaceToBuilderHelper
 
     catalog = shared_type_map().namespace_catalog
-    for ns_name in sorted(load_extensions()):
+    known = set(load_extensions())
+    for ns_name in sorted(namespaces):
+        if ns_name not in known:
+            raise ValueError(f"{ns_name} is not a shipped extension namespace: {sorted(known)}")
         version = catalog.get_namespace(ns_name).version
         if f"{ns_name}/{version}" in specs:
             continue

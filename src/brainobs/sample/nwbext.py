@@ -1,8 +1,10 @@
-"""The NWB extension types the Visual Behavior Neuropixels files use, loaded into pynwb.
+"""The NWB extension types the Visual Behavior files use, loaded into pynwb.
 
-The four namespaces are YAML files in ``brainobs/sample/specs``. They are registered with
-pynwb once per process (:func:`load_extensions`) and their container classes are returned by
-:func:`extension_class`; pynwb generates the classes from the specs.
+The namespaces are YAML files in ``brainobs/sample/specs``. They are registered with pynwb once
+per process (:func:`load_extensions`) and their container classes are returned by
+:func:`extension_class`; pynwb generates the classes from the specs. A file caches the
+namespaces its release's files cache: :data:`NAMESPACES` (the VBN files, the default) or
+:data:`OPHYS_FILE_NAMESPACES` (the VBO imaging files).
 """
 
 from __future__ import annotations
@@ -12,13 +14,23 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-#: Extension namespaces and the namespace file of each, in load order.
+#: Extension namespaces the VBN files cache and the namespace file of each, in load order.
 NAMESPACES: dict[str, str] = {
     "ndx-aibs-ecephys": "ndx-aibs-ecephys.namespace.yaml",
     "ndx-aibs-behavior-ophys": "ndx-aibs-behavior-ophys.namespace.yaml",
     "ndx-ellipse-eye-tracking": "ndx-ellipse-eye-tracking.namespace.yaml",
     "ndx-aibs-stimulus-template": "ndx-aibs-stimulus-template.namespace.yaml",
 }
+#: Namespaces only the imaging (VBO) files use.
+OPHYS_NAMESPACES: dict[str, str] = {
+    "ndx-aibs-ophys-event-detection": "ndx-aibs-ophys-event-detection.namespace.yaml",
+}
+#: Namespaces cached by the VBO files: imaging files, and behavior-only files.
+OPHYS_FILE_NAMESPACES = (
+    "ndx-aibs-behavior-ophys", "ndx-aibs-ophys-event-detection",
+    "ndx-aibs-stimulus-template", "ndx-ellipse-eye-tracking",
+)  # fmt: skip
+BEHAVIOR_FILE_NAMESPACES = ("ndx-aibs-behavior-ophys", "ndx-aibs-stimulus-template")
 
 #: The namespace that defines each extension type.
 TYPE_NAMESPACE: dict[str, str] = {
@@ -30,6 +42,9 @@ TYPE_NAMESPACE: dict[str, str] = {
     "BehaviorTaskParameters": "ndx-aibs-behavior-ophys",
     "BehaviorSubject": "ndx-aibs-behavior-ophys",
     "BehaviorMetadata": "ndx-aibs-behavior-ophys",
+    "OphysBehaviorMetadata": "ndx-aibs-behavior-ophys",
+    "OphysEyeTrackingRigMetadata": "ndx-aibs-behavior-ophys",
+    "OphysEventDetection": "ndx-aibs-ophys-event-detection",
     "EllipseSeries": "ndx-ellipse-eye-tracking",
     "EllipseEyeTracking": "ndx-ellipse-eye-tracking",
     "StimulusTemplate": "ndx-aibs-stimulus-template",
@@ -43,15 +58,15 @@ def spec_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def load_extensions() -> tuple[str, ...]:
-    """Register the four extension namespaces with pynwb; return their names."""
+    """Register every shipped extension namespace with pynwb; return their names."""
     import pynwb
 
-    for name, file_name in NAMESPACES.items():
+    for name, file_name in {**NAMESPACES, **OPHYS_NAMESPACES}.items():
         try:
             pynwb.get_type_map().namespace_catalog.get_namespace(name)
         except KeyError:
             pynwb.load_namespaces(str(spec_dir() / file_name))
-    return tuple(NAMESPACES)
+    return (*NAMESPACES, *OPHYS_NAMESPACES)
 
 
 @functools.lru_cache(maxsize=1)

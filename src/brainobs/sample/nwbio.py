@@ -21,11 +21,18 @@ from brainobs.sample.nwbcompat import downgrade_to_core_250
 from brainobs.sample.nwbext import shared_type_map
 
 
-def write_nwb(nwbfile: Any, path: str | Path, fill: Callable[[], None] | None = None) -> Path:
+def write_nwb(
+    nwbfile: Any,
+    path: str | Path,
+    fill: Callable[[], None] | None = None,
+    *,
+    namespaces: tuple[str, ...] | None = None,
+) -> Path:
     """Write ``nwbfile`` to ``path`` with core 2.5.0 cached (see :mod:`nwbcompat`).
 
     ``fill`` runs after pynwb has written the file and before it is closed: it fills the
     datasets that were written empty (hdmf ``H5DataIO(shape=..., dtype=...)``).
+    ``namespaces`` are the extension namespaces the file caches (default: VBN's four).
     """
     from hdmf.build import BuildManager
     from pynwb import NWBHDF5IO
@@ -40,7 +47,7 @@ def write_nwb(nwbfile: Any, path: str | Path, fill: Callable[[], None] | None = 
             io.write(nwbfile, cache_spec=False)
             if fill is not None:
                 fill()
-    downgrade_to_core_250(path)
+    downgrade_to_core_250(path, namespaces)
     return path
 
 

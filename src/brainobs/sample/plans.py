@@ -9,16 +9,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-#: Image set names of the released files and the eight images of each set.
+#: Image set names of the released files and the eight images of each set. VBN shows G and
+#: H; VBO shows A (the training set) and B, and its multiplane 4-area project G and H. Set A's
+#: images and ``im065`` as its image 0 are those of the real VBO session 994174745; the order of
+#: the other images (their ``image_index``) is the sample's own.
 IMAGE_SETS: dict[str, tuple[str, ...]] = {
     "G": ("im012_r", "im036_r", "im044_r", "im047_r", "im078_r", "im083_r", "im104_r", "im111_r"),
     "H": ("im005_r", "im024_r", "im034_r", "im083_r", "im087_r", "im104_r", "im111_r", "im114_r"),
+    "A": ("im065", "im077", "im069", "im085", "im062", "im066", "im063", "im061"),
+    "B": ("im000", "im031", "im035", "im045", "im054", "im073", "im075", "im106"),
 }
 IMAGE_SET_STIMULUS = {
     "G": "Natural_Images_Lum_Matched_set_ophys_G_2019",
     "H": "Natural_Images_Lum_Matched_set_ophys_H_2019",
+    "A": "Natural_Images_Lum_Matched_set_training_2017",
+    "B": "Natural_Images_Lum_Matched_set_ophys_6_2017",
 }
 TEMPLATE_DATE = "2019.05.26"
+#: Template (image-set file stem) of each set: the stimulus name plus the set file's date.
+IMAGE_SET_TEMPLATE = {
+    "G": "Natural_Images_Lum_Matched_set_ophys_G_2019.05.26",
+    "H": "Natural_Images_Lum_Matched_set_ophys_H_2019.05.26",
+    "A": "Natural_Images_Lum_Matched_set_training_2017.07.14",
+    "B": "Natural_Images_Lum_Matched_set_ophys_6_2017.07.14",
+}
 
 
 @dataclass
@@ -31,6 +45,9 @@ class Mouse:
     sex: str
     date_of_birth: datetime
     skill: float
+    #: reporter line and driver lines of the subject (None: the VBN reporter, [cre_line])
+    reporter_line: str | None = None
+    driver_lines: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -51,6 +68,8 @@ class BehaviorSessionPlan:
     unlisted_sessions: int = 0
     #: of those, the sessions that showed this session's image set
     unlisted_image_set_exposures: int = 0
+    #: project code written to the file's metadata (None: the VBN project code)
+    project_code: str | None = None
 
     @property
     def image_set(self) -> str | None:

@@ -60,10 +60,14 @@ def simulate_running(rng: np.random.Generator, timestamps: np.ndarray) -> Runnin
 
 
 def simulate_eye(
-    rng: np.random.Generator, t_start: float, t_stop: float, running: Running
+    rng: np.random.Generator,
+    t_start: float,
+    t_stop: float,
+    running: Running,
+    rate: float = 60.0,
 ) -> pd.DataFrame:
-    """Return 60 Hz ellipse fits of eye, pupil and corneal reflection with blinks (NaN)."""
-    times = quantized(np.arange(t_start, t_stop, 1 / 60.0) + rng.normal(0, 0.0005, 1), CLOCK_STEP)
+    """Return ellipse fits of eye, pupil and corneal reflection at ``rate`` Hz, blinks NaN."""
+    times = quantized(np.arange(t_start, t_stop, 1 / rate) + rng.normal(0, 0.0005, 1), CLOCK_STEP)
     n = len(times)
     speed = np.interp(times, running.timestamps, running.speed)
     slow = lfilter([1 - np.exp(-1 / 120)], [1, -np.exp(-1 / 120)], rng.normal(0, 1.2, n))
