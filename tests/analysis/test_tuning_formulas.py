@@ -204,7 +204,9 @@ def test_gaussian_fit_recovers_parameters_and_moments_orientation():
 def brute_force_p_values(counts, categories, seed, n_shuffles, batch):
     """Return the reference's chi-square bootstrap p-values, one unit and shuffle at a time."""
     rng = np.random.default_rng(seed)
-    draws = np.vstack([rng.integers(0, counts.shape[1], size=(min(batch, n_shuffles - f), counts.shape[1])) for f in range(0, n_shuffles, batch)])  # fmt: skip
+    n = counts.shape[1]
+    sizes = [min(batch, n_shuffles - first) for first in range(0, n_shuffles, batch)]
+    draws = np.vstack([rng.integers(0, n, size=(size, n)) for size in sizes])
     dummy = categories[:, None] == np.unique(categories)[None, :]
 
     def chi(values):

@@ -71,7 +71,7 @@ def _window_counts(
     train: np.ndarray, lo: np.ndarray, hi: np.ndarray, sides: tuple[str, str]
 ) -> np.ndarray:
     """Return the spikes of ``train`` in each window, ends closed as ``sides`` says."""
-    return np.searchsorted(train, hi, side=sides[1]) - np.searchsorted(train, lo, side=sides[0])  # type: ignore[call-overload,no-any-return]
+    return np.searchsorted(train, hi, side=sides[1]) - np.searchsorted(train, lo, side=sides[0])  # type: ignore[call-overload]
 
 
 @dataclass

@@ -10,7 +10,6 @@ the widths of a 2-D Gaussian fit (``width_rf``, ``height_rf``, ``on_screen_rf``)
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,7 +243,7 @@ def fit_gaussian_2d(data: np.ndarray, reference_quirks: bool) -> np.ndarray:
     return np.asarray(fitted, dtype=np.float64)
 
 
-def _fits(maps: np.ndarray, inverted: np.ndarray, swap: bool, units: Sequence[int]) -> np.ndarray:
+def _fits(maps: np.ndarray, inverted: np.ndarray, swap: bool, units: np.ndarray) -> np.ndarray:
     """Return (unit, 5) Gaussian parameters of the maps (inverted ones flipped first)."""
     out = np.full((maps.shape[0], 5), np.nan)
     for row in units:
