@@ -295,11 +295,22 @@ def unit_spike_train(
 
 
 def simulate_session(
-    n_units: int, schedule: Sequence[tuple[str, int]] = ALL_STIMULI, seed: int = 0
+    n_units: int,
+    schedule: Sequence[tuple[str, int]] = ALL_STIMULI,
+    seed: int = 0,
+    **fixed: object,
 ) -> SimulatedSession:
-    """Return a simulated session of ``n_units`` units on ``schedule`` (deterministic)."""
+    """Return a simulated session of ``n_units`` units on ``schedule`` (deterministic).
+
+    Keyword arguments fix a truth column for every unit (a scalar or one value per unit),
+    e.g. ``baseline=0.5``.
+    """
     rng = np.random.default_rng(seed)
     truth = unit_truth(rng, n_units)
+    for column, value in fixed.items():
+        if column not in truth.columns:
+            raise ValueError(f"unknown truth column {column!r}")
+        truth[column] = value
     presentations = build_presentations(rng, schedule)
     duration = float(presentations["stop_time"].max()) + 20.0
     running = running_table(rng, duration)
