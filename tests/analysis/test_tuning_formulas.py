@@ -9,14 +9,9 @@ import scipy.ndimage as ndi
 from scipy import stats
 
 from brainobs.analysis import tuning_formulas as tf
+from brainobs.analysis.tuning_gaussian import fit_gaussian_2d, fit_gaussians, gaussian_moments
 from brainobs.analysis.tuning_inputs import mean_running_speed
-from brainobs.analysis.tuning_rf import (
-    chi_square_p_values,
-    fit_gaussian_2d,
-    gaussian_moments,
-    is_inverted,
-    threshold_maps,
-)
+from brainobs.analysis.tuning_rf import chi_square_p_values, is_inverted, threshold_maps
 
 
 def test_lifetime_sparseness_hand_values():
@@ -187,18 +182,49 @@ def test_inverted_when_the_mask_covers_most_of_the_border():
     assert not is_inverted(mask)[0]
 
 
-def test_gaussian_fit_recovers_parameters_and_moments_orientation():
+def gaussian_map(height, cy, cx, wy, wx):
+    """Return a 9 x 9 map of a 2-D Gaussian."""
     y, x = np.indices((9, 9))
+    return height * np.exp(-(((cy - y) / wy) ** 2 + ((cx - x) / wx) ** 2) / 2)
+
+
+def test_gaussian_fit_recovers_parameters_and_moments_orientation():
     truth = (20.0, 3.0, 5.5, 1.2, 2.0)  # height, centre y, centre x, width y, width x
-    data = truth[0] * np.exp(-(((3.0 - y) / 1.2) ** 2 + ((5.5 - x) / 2.0) ** 2) / 2)
-    np.testing.assert_allclose(fit_gaussian_2d(data, False), truth, rtol=1e-6)
-    np.testing.assert_allclose(np.abs(fit_gaussian_2d(data, True)), truth, rtol=1e-6)
+    data = gaussian_map(*truth)
+    batched = fit_gaussians(np.stack((data, np.zeros((9, 9)))), np.array([True, True]), False)
+    np.testing.assert_allclose(batched[0], truth, rtol=1e-6)
+    assert np.isnan(batched[1]).all()  # an empty map has no moments
+    np.testing.assert_allclose(np.abs(fit_gaussian_2d(data)), truth, rtol=1e-6)
     right = gaussian_moments(data, swap_widths=False)
     swapped = gaussian_moments(data, swap_widths=True)
     assert right is not None and swapped is not None
     assert right[3] < right[4]  # narrow in y, wide in x, as drawn
     assert swapped[3] > swapped[4]  # the reference's start has them the other way round
-    assert np.isnan(fit_gaussian_2d(np.zeros((9, 9)), False)).all()
+
+
+def test_batched_fit_equals_minpack_on_noisy_maps():
+    """The batched Levenberg-Marquardt reaches MINPACK's minimum from the same start."""
+    from scipy.optimize import leastsq
+
+    rng = np.random.default_rng(4)
+    maps = np.stack(
+        [
+            rng.poisson(gaussian_map(40, *rng.uniform(2, 6, 2), *rng.uniform(0.8, 2.5, 2)) + 3)
+            for _ in range(20)
+        ]
+    ).astype(float)
+    ours = fit_gaussians(maps, np.ones(20, dtype=bool), False)
+    y, x = np.indices((9, 9))
+    for row, data in enumerate(maps):
+        start = gaussian_moments(data, swap_widths=False)
+
+        def residuals(p, data=data):
+            return (
+                p[0] * np.exp(-(((p[1] - y) / p[3]) ** 2 + ((p[2] - x) / p[4]) ** 2) / 2) - data
+            ).ravel()
+
+        theirs = leastsq(residuals, start, xtol=1e-12, ftol=1e-12)[0]
+        np.testing.assert_allclose(np.abs(ours[row]), np.abs(theirs), rtol=1e-4)
 
 
 def brute_force_p_values(counts, categories, seed, n_shuffles, batch):

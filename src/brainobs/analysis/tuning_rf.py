@@ -9,16 +9,15 @@ the widths of a 2-D Gaussian fit (``width_rf``, ``height_rf``, ``on_screen_rf``)
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.ndimage as ndi
 from scipy import sparse
-from scipy.optimize import leastsq
 
 from brainobs.analysis._validation import _preview
+from brainobs.analysis.tuning_gaussian import fit_gaussians
 from brainobs.analysis.tuning_inputs import StimulusBlock
 from brainobs.errors import InvalidInputError
 
@@ -167,91 +166,6 @@ def is_inverted(mask: np.ndarray) -> np.ndarray:
     return np.asarray(mask[:, border].sum(axis=1) > border.sum() / 2)
 
 
-def _gaussian_2d(p: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Return the 2-D Gaussian of parameters (height, centre y, centre x, width y, width x)."""
-    peak_height, center_y, center_x, width_y, width_x = p
-    return np.asarray(
-        peak_height
-        * np.exp(-(((center_y - y) / width_y) ** 2 + ((center_x - x) / width_x) ** 2) / 2)
-    )
-
-
-def gaussian_moments(data: np.ndarray, swap_widths: bool) -> tuple[float, ...] | None:
-    """Return (height, centre y, centre x, width y, width x) moments of ``data``, None if empty.
-
-    The widths are the spread of the column and the row through the centre. The reference
-    computes each from the other axis's line (``swap_widths``), which only moves the fit's start.
-    """
-    total = data.sum()
-    Y, X = np.indices(data.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        center_y = (Y * data).sum() / total
-        center_x = (X * data).sum() / total
-    if not (np.isfinite(center_y) and np.isfinite(center_x)):
-        return None
-    col = data[:, int(center_x)]
-    row = data[int(center_y), :]
-    along_y, along_x = (row, col) if swap_widths else (col, row)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        width_y = np.sqrt(
-            np.abs((np.arange(along_y.size) - center_y) ** 2 * along_y).sum() / along_y.sum()
-        )
-        width_x = np.sqrt(
-            np.abs((np.arange(along_x.size) - center_x) ** 2 * along_x).sum() / along_x.sum()
-        )
-    return data.max(), center_y, center_x, width_y, width_x
-
-
-def _gaussian_jacobian(p: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Return the (cell, parameter) derivatives of :func:`_gaussian_2d`."""
-    peak_height, center_y, center_x, width_y, width_x = p
-    a, b = (center_y - y) / width_y, (center_x - x) / width_x
-    unit = np.exp(-(a**2 + b**2) / 2)
-    g = peak_height * unit
-    return np.column_stack(
-        (unit, -g * a / width_y, -g * b / width_x, g * a**2 / width_y, g * b**2 / width_x)
-    )
-
-
-def fit_gaussian_2d(data: np.ndarray, reference_quirks: bool) -> np.ndarray:
-    """Return the least-squares 2-D Gaussian parameters of ``data`` (NaN when it cannot fit).
-
-    MINPACK's Levenberg-Marquardt from the moments; with the analytic Jacobian unless
-    ``reference_quirks`` (then finite differences from the reference's swapped moments).
-    """
-    start = gaussian_moments(data, reference_quirks)
-    if start is None:
-        return np.full(5, np.nan)
-    y, x = (a.reshape(-1) for a in np.indices(data.shape))
-    flat = data.reshape(-1)
-
-    def residuals(p: np.ndarray) -> np.ndarray:
-        return np.ravel(_gaussian_2d(p, y, x) - flat)
-
-    def jacobian(p: np.ndarray) -> np.ndarray:
-        return _gaussian_jacobian(p, y, x)
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            if reference_quirks:
-                fitted, _ = leastsq(residuals, start)
-            else:
-                fitted, _ = leastsq(residuals, np.asarray(start, float), Dfun=jacobian)
-    except (ValueError, TypeError):
-        return np.full(5, np.nan)
-    return np.asarray(fitted, dtype=np.float64)
-
-
-def _fits(maps: np.ndarray, inverted: np.ndarray, swap: bool, units: np.ndarray) -> np.ndarray:
-    """Return (unit, 5) Gaussian parameters of the maps (inverted ones flipped first)."""
-    out = np.full((maps.shape[0], 5), np.nan)
-    for row in units:
-        data = np.max(maps[row]) - maps[row] if inverted[row] else maps[row]
-        out[row] = fit_gaussian_2d(data, swap)
-    return out
-
-
 def rf_statistics(
     maps: np.ndarray,
     grid: ReceptiveFieldGrid,
@@ -263,7 +177,8 @@ def rf_statistics(
     """Return the seven RF columns for each unit (NaN / False where ``enough`` is False)."""
     mask, centre_y, centre_x, area = threshold_maps(maps, threshold)
     inverted = is_inverted(mask)
-    params = _fits(maps, inverted, reference_quirks, np.flatnonzero(enough))
+    data = np.where(inverted[:, None, None], np.max(maps, axis=(1, 2))[:, None, None] - maps, maps)
+    params = fit_gaussians(data, enough, reference_quirks)
     _, fit_y, fit_x, width_y, width_x = params.T
     rows, cols = grid.shape
     with np.errstate(invalid="ignore"):
