@@ -28,6 +28,11 @@ __all__ = [
 RUNNING_THRESHOLD = 1.0  # cm/s: a presentation counts as running at or above this mean speed
 
 
+def _rows(values: np.ndarray) -> np.ndarray:
+    """Return ``values`` C-contiguous, so that row sums add in the same order as a 1-D sum."""
+    return np.ascontiguousarray(values)
+
+
 def preferred_condition(means: np.ndarray, null: np.ndarray) -> np.ndarray:
     """Return, per unit, the condition index with the largest mean response (first if tied)."""
     masked = np.where(null[None, :], -np.inf, means)
@@ -45,7 +50,7 @@ def preferred_value(means: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, 
     if distinct.size == 0:
         n = means.shape[0]
         return np.full(n, np.nan), np.zeros(n, dtype=bool)
-    curve = np.column_stack([means[:, values == v].mean(axis=1) for v in distinct])
+    curve = np.column_stack([_rows(means[:, values == v]).mean(axis=1) for v in distinct])
     best = curve.max(axis=1)
     ties = (curve == best[:, None]).sum(axis=1) > 1
     return distinct[np.argmax(curve, axis=1)], ties
@@ -56,7 +61,7 @@ def lifetime_sparseness(sums: np.ndarray) -> np.ndarray:
 
     ``sums`` holds (unit, condition) responses, blanks excluded; NaN with fewer than two.
     """
-    n = sums.shape[1]
+    n, sums = sums.shape[1], _rows(sums)
     if n <= 1:
         return np.full(sums.shape[0], np.nan)
     coeff = 1.0 / n
@@ -67,6 +72,7 @@ def lifetime_sparseness(sums: np.ndarray) -> np.ndarray:
 
 def fano_factor(counts: np.ndarray) -> np.ndarray:
     """Return var / mean (population variance) of each row of counts; NaN where the mean is 0."""
+    counts = _rows(counts)
     mean = np.mean(counts, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(mean == 0, np.nan, np.var(counts, axis=1) / mean)
@@ -85,7 +91,7 @@ def running_modulation(counts: np.ndarray, speeds: np.ndarray) -> tuple[np.ndarr
     running = np.nan_to_num(speeds, nan=-np.inf) >= RUNNING_THRESHOLD
     if not 1 < running.sum() < n - 1:
         return nan, nan.copy()
-    run, still = counts[:, running], counts[:, ~running]
+    run, still = _rows(counts[:, running]), _rows(counts[:, ~running])
     run_mean, still_mean = run.mean(axis=1), still.mean(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         modulation = np.where(
@@ -111,6 +117,7 @@ def global_selectivity(means: np.ndarray, orientation_deg: np.ndarray, harmonic:
     ``means`` holds (unit, condition) responses of the conditions to combine, sorted by
     orientation; NaN where every response is 0.
     """
+    means = _rows(means)
     theta = (orientation_deg / 180 * np.pi).astype("complex128")
     total = means.sum(axis=1)
     vector = np.abs((means * np.exp(1j * harmonic * theta)[None, :]).sum(axis=1))
