@@ -1,6 +1,6 @@
 """Run by the reference toolkit's Python (AllenSDK 2.16.2): its stimulus-analysis classes.
 
-Usage: python reference_tuning.py INPUT_NPZ OUT_DIR MODE [N_UNITS]
+Usage: python reference_tuning.py INPUT OUT_DIR MODE [N_UNITS]
 
 Builds a real ``allensdk.brain_observatory.ecephys.ecephys_session.EcephysSession`` over a
 minimal ``EcephysSessionApi`` serving the given spike times, presentations (the NWB form: one
@@ -10,15 +10,16 @@ then those of the AllenSDK's ``DriftingGratings``, ``StaticGratings``, ``Natural
 ``Flashes``, ``ReceptiveFieldMapping`` and ``DotMotion`` classes (each only where its stimulus
 is shown).
 
-INPUT_NPZ holds ``unit_ids``, ``spike_offsets``, ``spike_data``, ``start_time``, ``stop_time``,
-``stimulus_block``, ``stimulus_index``, ``stimulus_name`` (strings), one float array per
-parameter column (``param_<name>``), and ``running_start``, ``running_end``,
+INPUT is a VCN session NWB file (``.nwb``: ``EcephysSession.from_nwb_path``, default unit
+filters) or an .npz that holds ``unit_ids``, ``spike_offsets``, ``spike_data``, ``start_time``,
+``stop_time``, ``stimulus_block``, ``stimulus_index``, ``stimulus_name`` (strings), one float
+array per parameter column (``param_<name>``), and ``running_start``, ``running_end``,
 ``running_velocity``.
 
 MODE ``compat`` writes ``metrics_<class>.npz`` (index and every column as float),
 ``conditions.npz`` (the session's condition id of every presentation and each condition's
-``frame``) to OUT_DIR. MODE ``bench`` runs the classes on the first N_UNITS units. Both print
-the wall time of each class's ``metrics`` as JSON on the last line.
+``frame``) to OUT_DIR. MODE ``bench`` runs the classes on the first N_UNITS units (and writes
+their metrics). Both print the wall time of each class's ``metrics`` as JSON on the last line.
 """
 
 import json
@@ -150,19 +151,26 @@ def save_conditions(session, out):
     )
 
 
+def open_session(source):
+    """Return (session, unit ids) from an NWB file or the arrays of an .npz file."""
+    if source.endswith(".nwb"):
+        session = EcephysSession.from_nwb_path(source)
+        return session, session.units.index.to_numpy()
+    arrays = np.load(source, allow_pickle=False)
+    return EcephysSession(api=ArraysApi(arrays)), arrays["unit_ids"]
+
+
 def main():
     """Build the session, run the requested mode, print the timings as JSON."""
-    arrays = np.load(sys.argv[1], allow_pickle=False)
+    session, units = open_session(sys.argv[1])
     out, mode = Path(sys.argv[2]), sys.argv[3]
-    session = EcephysSession(api=ArraysApi(arrays))
     built = (session.units, session.spike_times, session.stimulus_presentations)
     del built  # the AllenSDK builds its tables lazily: build them before timing
-    units = arrays["unit_ids"]
     if mode == "compat":
         save_conditions(session, out)
         figures = run_classes(session, units, out)
     else:
-        figures = run_classes(session, units[: int(sys.argv[4])], None)
+        figures = run_classes(session, units[: int(sys.argv[4])], out)
     print(json.dumps(figures))
 
 
