@@ -116,13 +116,15 @@ def count_responses(
     trial_end = block.start + trial_duration
     window_sides = ("right", "right") if reference_quirks else ("left", "left")
     trial_sides = ("left", "right") if reference_quirks else ("left", "left")
-    for row, train in enumerate(trains):
+    first, last = block.start.min(), max(block.stop.max(), trial_end.max())
+    for row, full in enumerate(trains):
+        train = full[np.searchsorted(full, first) : np.searchsorted(full, last, side="right")]
         window[row] = _window_counts(train, block.start, block.stop, window_sides)
         trial[row] = _window_counts(train, block.start, trial_end, trial_sides)
         spikes_in_blocks[row] = _window_counts(
             train, block_start, block_stop, ("left", "left")
         ).sum()
-    silent = np.array([t.size == 0 for t in trains], dtype=bool)
+    silent = np.array([t.size == 0 for t in trains], dtype=bool)  # no spikes at all: rate 0
     duration = float(np.sum(block_stop - block_start))
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(silent, 0.0, spikes_in_blocks / duration if duration > 0 else np.nan)
