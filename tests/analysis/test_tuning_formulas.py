@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,6 +47,19 @@ def test_running_modulation_hand_values_and_welch_p():
     assert np.isnan(p[1]) and np.isnan(modulation[1])  # silent in both states
     one_running = np.array([5.0, 0, 0, 0, 0, 0, 0])
     assert np.isnan(tf.running_modulation(counts, one_running)[0]).all()
+
+
+def test_welch_p_value_equals_scipy_including_zero_variance():
+    rng = np.random.default_rng(2)
+    a = rng.poisson(3.0, (20, 7)).astype(float)
+    b = rng.poisson(4.0, (20, 9)).astype(float)
+    a[0], b[0] = 2.0, 5.0  # both constant, different means: p = 0
+    a[1], b[1] = 3.0, 3.0  # both constant, equal means: NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy warns about the constant rows
+        expected = stats.ttest_ind(a, b, axis=1, equal_var=False).pvalue
+    np.testing.assert_allclose(tf.welch_p_value(a, b), expected, rtol=1e-10, equal_nan=True)
+    assert tf.welch_p_value(a, b)[0] == 0.0 and np.isnan(tf.welch_p_value(a, b)[1])
 
 
 def test_preferred_value_means_over_conditions_and_ties():
