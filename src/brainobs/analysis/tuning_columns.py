@@ -6,8 +6,9 @@ that stimulus's columns, named and ordered as the reference's ``METRICS_COLUMNS`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,9 +22,20 @@ from brainobs.analysis.tuning_counts import (
     count_responses,
     psth_edges,
 )
-from brainobs.analysis.tuning_inputs import StimulusBlock, mean_running_speed
+from brainobs.analysis.tuning_inputs import (
+    StimulusBlock,
+    find_stimulus_name,
+    mean_running_speed,
+    stimulus_block,
+)
+from brainobs.analysis.tuning_rf import (
+    RF_COLUMNS,
+    ReceptiveFieldGrid,
+    chi_square_p_values,
+    rf_statistics,
+)
 
-__all__ = ["Analysis"]
+__all__ = ["COLUMN_BUILDERS", "Analysis", "rf_columns"]
 
 
 @dataclass
@@ -165,3 +177,122 @@ def c50_column(contrast: Responses, preferred_orientation: np.ndarray) -> np.nda
         means = contrast.means[row, by_appearance][chosen]
         out[row] = tf.c50(contrasts[chosen], means)
     return out
+
+
+Columns = dict[str, Any]
+
+
+def _dg_columns(a: Analysis, presentations: pd.DataFrame) -> Columns:
+    """Return the drifting-grating columns (c50 from the contrast gratings, when shown)."""
+    columns: Columns = {**a.preference("ori", "dg", a.column("orientation"))}
+    columns.update(a.preference("tf", "dg", a.column("temporal_frequency")))
+    columns["c50_dg"] = _c50(a, presentations, columns["pref_ori_dg"])
+    columns["f1_f0_dg"] = a.f1_f0()
+    psth, centres = a.preferred_psth()
+    tf_at_best = a.column("temporal_frequency")[a.preferred]
+    columns["mod_idx_dg"] = tf.modulation_index(psth, tf_at_best, 1 / np.mean(np.diff(centres)))
+    match = {"temporal_frequency": columns["pref_tf_dg"]}
+    columns["g_osi_dg"] = a.selectivity_at(match, harmonic=2)
+    columns["g_dsi_dg"] = a.selectivity_at(match, harmonic=1)
+    return {**columns, **a.shared("dg", time_to_peak=False)}
+
+
+def _c50(a: Analysis, presentations: pd.DataFrame, preferred_orientation: np.ndarray) -> Any:
+    """Return c50 per unit, or NaN when the session has no contrast-tuning gratings."""
+    name = find_stimulus_name(presentations, "dg_contrast")
+    if name is None:
+        return np.full(len(a.trains), np.nan)
+    block = stimulus_block(presentations, "dg_contrast", name)
+    return c50_column(contrast_analysis(a.trains, block, a.quirks), preferred_orientation)
+
+
+def _sg_columns(a: Analysis, presentations: pd.DataFrame) -> Columns:
+    """Return the static-grating columns."""
+    columns: Columns = {}
+    for name, column in (("sf", "spatial_frequency"), ("ori", "orientation"), ("phase", "phase")):
+        columns.update(a.preference(name, "sg", a.column(column)))
+    match = {"spatial_frequency": columns["pref_sf_sg"], "phase": columns["pref_phase_sg"]}
+    columns["g_osi_sg"] = a.selectivity_at(match, harmonic=2)
+    return {**columns, **a.shared("sg")}
+
+
+def _ns_columns(a: Analysis, presentations: pd.DataFrame) -> Columns:
+    """Return the natural-scene columns (pref_image_ns is the image, or the quirk's id)."""
+    frame = a.column("frame")
+    columns: Columns = {
+        "pref_image_ns": a.block.condition_ids[a.preferred] if a.quirks else frame[a.preferred]
+    }
+    shown = np.where(frame >= 0, frame, np.nan)
+    columns["pref_image_multi_ns"] = tf.preferred_value(a.responses.means, shown)[1]
+    columns["image_selectivity_ns"] = tf.image_selectivity(a.responses.means[:, ~a.block.null])
+    return {**columns, **a.shared("ns")}
+
+
+def _nm_columns(a: Analysis, presentations: pd.DataFrame) -> Columns:
+    """Return the natural-movie columns."""
+    return a.shared("nm", time_to_peak=False)
+
+
+def _fl_columns(a: Analysis, presentations: pd.DataFrame) -> Columns:
+    """Return the flash columns."""
+    color = a.column("color")
+    means = a.responses.means
+    on, off = np.flatnonzero(color == 1.0), np.flatnonzero(color == -1.0)
+    ratio = np.full(means.shape[0], np.nan)
+    if on.size and off.size:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(means[:, off[0]] > 0, means[:, on[0]] / means[:, off[0]], np.nan)
+    psth, _ = a.preferred_psth()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sustained = np.mean(psth, axis=1) / np.amax(psth, axis=1)
+    return {"on_off_ratio_fl": ratio, "sustained_idx_fl": sustained, **a.shared("fl")}
+
+
+def _dm_columns(a: Analysis, presentations: pd.DataFrame) -> Columns:
+    """Return the dot-motion columns."""
+    columns = {**a.preference("speed", "dm", a.column("Speed"))}
+    columns.update(a.preference("dir", "dm", a.column("Dir")))
+    return {**columns, **a.shared("dm")}
+
+
+COLUMN_BUILDERS: dict[str, Callable[[Analysis, pd.DataFrame], Columns]] = {
+    "dg": _dg_columns,
+    "sg": _sg_columns,
+    "ns": _ns_columns,
+    "nm": _nm_columns,
+    "fl": _fl_columns,
+    "dm": _dm_columns,
+}
+
+
+def _reference_rf_counts(a: Analysis) -> np.ndarray:
+    """Return the reference's map counts: two bins [0, 0.1245], [0.1245, 0.249], both closed."""
+    edges = np.linspace(0, 0.249, 3)
+    lo, mid, hi = (a.block.start + e for e in edges)
+    out = np.zeros((len(a.trains), lo.size), dtype=np.int64)
+    for row, train in enumerate(a.trains):
+        first = np.searchsorted(train, mid, "right") - np.searchsorted(train, lo, "left")
+        second = np.searchsorted(train, hi, "right") - np.searchsorted(train, mid, "left")
+        out[row] = first + second
+    return out
+
+
+def rf_columns(a: Analysis, options: dict[str, Any]) -> Columns:
+    """Return the receptive-field columns."""
+    grid = ReceptiveFieldGrid.from_block(a.block)
+    counts = a.responses.trial_counts
+    enough = counts.sum(axis=1) >= options.get("minimum_spike_count", 10.0)
+    p_value = np.full(counts.shape[0], np.nan)
+    if enough.any():
+        rng = np.random.default_rng(options.get("seed", 0))
+        shuffles = int(options.get("n_shuffles", 1000))
+        p_value[enough] = chi_square_p_values(
+            counts[enough].astype(np.float64), grid.cell, rng, shuffles
+        )
+    if a.quirks:  # the reference sums uint16 counts and smooths them as uint16
+        maps = grid.maps(_reference_rf_counts(a)).astype(np.uint16)
+    else:
+        maps = grid.maps(counts.astype(np.float64))
+    threshold = float(options.get("mask_threshold", 0.5))
+    stats = rf_statistics(maps, grid, enough, p_value, threshold, a.quirks)
+    return {**{c: stats[c].to_numpy() for c in RF_COLUMNS}, **a.shared("rf")}
