@@ -172,13 +172,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     n_spikes = sum(np.asarray(t).size for t in inputs["spike_times"].values())
     counts = inputs["presentations"]["stimulus_name"].value_counts().to_dict()
     print(f"session: {n_units} units, {n_spikes:,} spikes, presentations {counts}")
-    metrics, wall, peak = time_brainobs(inputs)
+    metrics, wall = time_brainobs(inputs)
     kinds = sorted({c.rsplit("_", 1)[1] for c in metrics.columns})
     print("brainobs tuning_metrics, all units:")
-    report(
-        f"all metrics ({', '.join(kinds)})", wall, f"(peak traced memory {peak / 2**20:.0f} MiB)"
-    )
+    report(f"all metrics ({', '.join(kinds)})", wall)
     figures: dict[str, Any] = {"units": n_units, "spikes": n_spikes, "brainobs_s": wall}
+    if args.memory:
+        figures["brainobs_peak_bytes"] = peak_memory(inputs)
+        print(f"  peak traced memory {figures['brainobs_peak_bytes'] / 2**20:.0f} MiB")
     if args.no_reference:
         return figures
     with tempfile.TemporaryDirectory() as tmp:
