@@ -37,6 +37,8 @@ from brainobs.analysis.tuning_rf import (
 
 __all__ = ["COLUMN_BUILDERS", "Analysis", "rf_columns"]
 
+Columns = dict[str, Any]
+
 
 @dataclass
 class Analysis:
@@ -177,9 +179,6 @@ def c50_column(contrast: Responses, preferred_orientation: np.ndarray) -> np.nda
         means = contrast.means[row, by_appearance][chosen]
         out[row] = tf.c50(contrasts[chosen], means)
     return out
-
-
-Columns = dict[str, Any]
 
 
 def _dg_columns(a: Analysis, presentations: pd.DataFrame) -> Columns:
