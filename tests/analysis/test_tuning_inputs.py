@@ -160,6 +160,9 @@ def test_bad_parameter_values_raise(session):
     text.loc[text["stimulus_name"] == "flashes", "color"] = "bright"
     with pytest.raises(InvalidInputError, match="'color' holds values that are not numbers"):
         flashes_metrics(spikes, text)
+    text.loc[text["stimulus_name"] == "flashes", "color"] = "[1.0, -1.0]"
+    with pytest.raises(InvalidInputError, match=r"not numbers: '\[1.0, -1.0\]'"):
+        flashes_metrics(spikes, text)
     gabors = table[table["stimulus_name"] == "gabors"]
     holes = gabors[~((gabors["x_position"] == 0.0) & (gabors["y_position"] == 0.0))]
     with pytest.raises(InvalidInputError, match=r"incomplete: no presentation at \(x, y\)"):
@@ -171,10 +174,11 @@ def test_bad_parameter_values_raise(session):
 
 
 def test_numeric_text_parameters_are_numbers(session, metrics):
-    """Parameters stored as text ("0.08", as some VCN columns are) parse as numbers."""
+    """Parameters stored as text ("0.08", "[0.25, 0.25]", as VCN stores some) parse as numbers."""
     table = session.presentations.copy()
     table["spatial_frequency"] = table["spatial_frequency"].map(
         lambda v: "null" if pd.isna(v) else str(v)
     )
+    table["phase"] = table["phase"].map(lambda v: "" if pd.isna(v) else f"[{v}, {v}]")
     frame = static_gratings_metrics(session.spike_times, table, session.running_speed)
     pd.testing.assert_frame_equal(frame, metrics[list(METRIC_COLUMNS["sg"])])

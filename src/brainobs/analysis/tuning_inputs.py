@@ -10,6 +10,7 @@ presentation. Bad input raises :class:`~brainobs.errors.InvalidInputError` or
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,18 +162,38 @@ def resolve_column(presentations: pd.DataFrame, column: str) -> str:
     )
 
 
+def _one_repeated_number(value: object) -> float:
+    """Return x for a list (or list-like text "[x, x]") of one repeated number, else NaN."""
+    if isinstance(value, str):
+        parts: list[object] = [p for p in re.split(r"[,\s]+", value.strip().strip("[]()")) if p]
+    elif isinstance(value, list | tuple | np.ndarray):
+        parts = list(value)
+    else:
+        return float("nan")
+    try:
+        numbers = {float(p) for p in parts}  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+    return numbers.pop() if len(numbers) == 1 else float("nan")
+
+
 def numeric_values(values: pd.Series, column: str) -> np.ndarray:
-    """Return ``values`` as float64: numbers and numeric text kept, missing spellings NaN."""
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-    lost = np.isnan(numbers) & values.notna().to_numpy()
-    if lost.any():
-        text = values[lost].astype(str).str.strip().str.lower()
-        bad = text[~text.isin(_MISSING_TEXT)]
-        if len(bad):
-            raise InvalidInputError(
-                f"column {column!r} holds values that are not numbers: "
-                f"{_preview(pd.unique(values[bad.index]))}; these metrics need numeric {column}"
-            )
+    """Return ``values`` as float64: numbers, numeric text and lists of one repeated number
+    (VCN stores some parameters as ``"[0.25, 0.25]"``) kept, missing spellings NaN."""
+    numbers = np.array(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
+    bad = []
+    for position in np.flatnonzero(np.isnan(numbers) & values.notna().to_numpy()):
+        raw = values.iloc[position]
+        if str(raw).strip().lower() in _MISSING_TEXT:
+            continue
+        numbers[position] = _one_repeated_number(raw)
+        if np.isnan(numbers[position]):
+            bad.append(raw)
+    if bad:
+        raise InvalidInputError(
+            f"column {column!r} holds values that are not numbers: {_preview(bad)}; these "
+            f"metrics need numeric {column}"
+        )
     return numbers
 
 
