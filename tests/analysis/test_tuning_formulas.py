@@ -272,3 +272,7 @@ def test_chi_square_p_values_equal_a_per_unit_loop():
     assert got[0] == 0.0 and got[1] > 0.01
     again = chi_square_p_values(counts, categories, np.random.default_rng(7), 200, batch=64)
     np.testing.assert_array_equal(got, again)  # seeded: reproducible
+    chunked = chi_square_p_values(
+        counts, categories, np.random.default_rng(7), 200, batch=64, unit_chunk=2
+    )
+    np.testing.assert_array_equal(got, chunked)

@@ -91,19 +91,37 @@ def _chi_square(observed: np.ndarray, expected: np.ndarray, axis: int) -> np.nda
     return np.asarray(np.where(expected > 0, terms, 0.0).sum(axis=axis))
 
 
+def _resamples(
+    rng: np.random.Generator, categories: np.ndarray, n_shuffles: int, batch: int
+) -> list[sparse.csr_matrix]:
+    """Return per batch a (shuffle x category, presentation) matrix counting the draws."""
+    n, n_categories = categories.size, int(categories.max()) + 1
+    matrices = []
+    for first in range(0, n_shuffles, batch):
+        size = min(batch, n_shuffles - first)
+        draws = rng.integers(0, n, size=(size, n))
+        rows = (np.arange(size)[:, None] * n_categories + categories[None, :]).reshape(-1)
+        ones = np.ones(size * n, dtype=np.float32)
+        shape = (size * n_categories, n)
+        matrices.append(sparse.csr_matrix((ones, (rows, draws.reshape(-1))), shape))
+    return matrices
+
+
 def chi_square_p_values(
     counts: np.ndarray,
     categories: np.ndarray,
     rng: np.random.Generator,
     n_shuffles: int = 1000,
     batch: int = 50,
+    unit_chunk: int = 256,
 ) -> np.ndarray:
     """Return the bootstrap p-value of a categorical chi-square test for each unit.
 
     ``counts`` is (unit, presentation), ``categories`` the category of each presentation. The
     statistic of each unit is compared with its value on ``n_shuffles`` resamples of the
     presentations (with replacement, categories kept in place); p is the fraction of resamples
-    with a larger statistic. All units share the same resamples, drawn from ``rng``.
+    with a larger statistic. All units share the same resamples, drawn from ``rng``. Sums of
+    counts are exact in float32 (integers below 2**24).
     """
     n_units, n = counts.shape
     n_categories = int(categories.max()) + 1
@@ -112,19 +130,17 @@ def chi_square_p_values(
     actual = _chi_square(
         (onehot @ counts.T).T, per_category[None, :] * counts.mean(axis=1)[:, None], axis=1
     )
-    by_presentation = np.ascontiguousarray(counts.T, dtype=np.float64)
+    resamples = _resamples(rng, categories, n_shuffles, batch)
     larger = np.zeros(n_units, dtype=np.int64)
-    for first in range(0, n_shuffles, batch):
-        size = min(batch, n_shuffles - first)
-        draws = rng.integers(0, n, size=(size, n))
-        rows = (np.arange(size)[:, None] * n_categories + categories[None, :]).reshape(-1)
-        resample = sparse.csr_matrix(
-            (np.ones(size * n), (rows, draws.reshape(-1))), (size * n_categories, n)
-        )
-        observed = np.asarray(resample @ by_presentation).reshape(size, n_categories, n_units)
-        expected = per_category[None, :, None] * (observed.sum(axis=1) / n)[:, None, :]
-        shuffled = _chi_square(observed, expected, axis=1)
-        larger += (actual[None, :] < shuffled).sum(axis=0)
+    for lo in range(0, n_units, unit_chunk):
+        chunk = np.ascontiguousarray(counts[lo : lo + unit_chunk].T, dtype=np.float32)
+        for resample in resamples:
+            size = resample.shape[0] // n_categories
+            observed = np.asarray(resample @ chunk, dtype=np.float64)
+            observed = observed.reshape(size, n_categories, chunk.shape[1])
+            expected = per_category[None, :, None] * (observed.sum(axis=1) / n)[:, None, :]
+            shuffled = _chi_square(observed, expected, axis=1)
+            larger[lo : lo + unit_chunk] += (actual[None, lo : lo + unit_chunk] < shuffled).sum(0)
     return larger / n_shuffles
 
 
