@@ -74,6 +74,35 @@ def _window_counts(
     return np.searchsorted(train, hi, side=sides[1]) - np.searchsorted(train, lo, side=sides[0])  # type: ignore[call-overload]
 
 
+class _PresentationCounts:
+    """Counts one unit's spikes per presentation with as few binary searches as possible.
+
+    Back-to-back presentations (each stops where the next starts) share their edges, so the
+    stops' positions are the next starts' positions.
+    """
+
+    def __init__(self, block: StimulusBlock, trial_duration: float, quirks: bool) -> None:
+        """Hold the windows; ``quirks`` closes them as the reference does."""
+        self.start, self.stop = block.start, block.stop
+        self.trial_end = block.start + trial_duration
+        self.back_to_back = bool(np.array_equal(block.stop[:-1], block.start[1:]))
+        self.window_side = "right" if quirks else "left"  # (start, stop] or [start, stop)
+        self.trial_end_side = "right" if quirks else "left"  # [start, end] or [start, end)
+
+    def counts(self, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (spikes per whole presentation, spikes per trial window)."""
+        side = self.window_side
+        at_start = np.searchsorted(train, self.start, side=side)  # type: ignore[call-overload]
+        if self.back_to_back:
+            last = np.searchsorted(train, self.stop[-1:], side=side)  # type: ignore[call-overload]
+            at_stop = np.concatenate((at_start[1:], last))
+        else:
+            at_stop = np.searchsorted(train, self.stop, side=side)  # type: ignore[call-overload]
+        trial_start = at_start if side == "left" else np.searchsorted(train, self.start, "left")
+        at_end = np.searchsorted(train, self.trial_end, side=self.trial_end_side)  # type: ignore[call-overload]
+        return at_stop - at_start, at_end - trial_start
+
+
 @dataclass
 class Responses:
     """Spike counts of units in the presentations of one stimulus, and their summaries."""
@@ -114,13 +143,11 @@ def count_responses(
     spikes_in_blocks = np.zeros(n_units)
     block_start, block_stop = _blocks(block, trial_duration)
     trial_end = block.start + trial_duration
-    window_sides = ("right", "right") if reference_quirks else ("left", "left")
-    trial_sides = ("left", "right") if reference_quirks else ("left", "left")
+    counter = _PresentationCounts(block, trial_duration, reference_quirks)
     first, last = block.start.min(), max(block.stop.max(), trial_end.max())
     for row, full in enumerate(trains):
         train = full[np.searchsorted(full, first) : np.searchsorted(full, last, side="right")]
-        window[row] = _window_counts(train, block.start, block.stop, window_sides)
-        trial[row] = _window_counts(train, block.start, trial_end, trial_sides)
+        window[row], trial[row] = counter.counts(train)
         spikes_in_blocks[row] = _window_counts(
             train, block_start, block_stop, ("left", "left")
         ).sum()
