@@ -38,9 +38,10 @@ DM_SPEEDS = (0.001, 0.005, 0.01, 0.02, 0.04)
 N_SCENES = 118
 MOVIE_FRAMES = {"natural_movie_one": 900, "natural_movie_three": 3600}
 
-_GRATING = {"color": "[1.0, 1.0, 1.0]", "mask": "None", "opacity": 1.0, "units": "deg"}
-_MOVIE = {"color": "[1.0, 1.0, 1.0]", "contrast": 1.0, "opacity": 1.0, "orientation": 0.0,
-          "size": "[1920.0, 1080.0]", "units": "pix"}  # fmt: skip
+Constants = dict[str, str | float]
+_GRATING: Constants = {"color": "[1.0, 1.0, 1.0]", "mask": "None", "opacity": 1.0, "units": "deg"}
+_MOVIE: Constants = {"color": "[1.0, 1.0, 1.0]", "contrast": 1.0, "opacity": 1.0,
+                     "orientation": 0.0, "size": "[1920.0, 1080.0]", "units": "pix"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Stimulus:
     index: float
     on_frames: int
     off_frames: int
-    constants: tuple[tuple[str, object], ...] = ()
+    constants: tuple[tuple[str, str | float], ...] = ()
     movie: str | None = None
     shuffled: bool = False
 
