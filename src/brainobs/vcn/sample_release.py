@@ -170,18 +170,25 @@ def _collect(collected: _Collected, written: WrittenSession) -> None:
     collected.probes.append(written.probes)
     collected.channels.append(sim.channels)
     collected.units.append(sim.units.assign(ecephys_session_id=sid))
-    times = np.fromfile(spikes.times_path, dtype=np.float64)
-    ends = spikes.ends
-    starts = np.r_[0, ends[:-1]]
-    metrics = session_metrics(
-        sim.plan.session_type, sim.schedule, (sim.running.timestamps, sim.running.speed),
-        sim.units["unit_id"].to_numpy(), lambda row: times[starts[row] : ends[row]],
-        sim.plan.seed,
-    )  # fmt: skip
-    collected.metrics[sim.plan.session_type].append(metrics)
+    collected.metrics[sim.plan.session_type].append(_metrics_of(written))
     collected.spike_counts[str(sid)] = spikes.total
     spikes.times_path.unlink()
     spikes.amplitudes_path.unlink()
+
+
+def _metrics_of(written: WrittenSession) -> pd.DataFrame:
+    """Return the analysis metrics of a written session, from its scratch spike file."""
+    sim, spikes = written.simulation, written.spikes
+    times: np.ndarray = np.zeros(0)
+    if spikes.total:  # read by slices: a real-size session holds ~10^8 spikes
+        times = np.memmap(spikes.times_path, dtype=np.float64, mode="r")
+    ends = spikes.ends
+    starts = np.r_[0, ends[:-1]]
+    return session_metrics(
+        sim.plan.session_type, sim.schedule, (sim.running.timestamps, sim.running.speed),
+        sim.units["unit_id"].to_numpy(), lambda row: np.asarray(times[starts[row] : ends[row]]),
+        sim.plan.seed,
+    )  # fmt: skip
 
 
 def _write_tables(tree: Path, plan: ReleasePlan, collected: _Collected) -> None:
