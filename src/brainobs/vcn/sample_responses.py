@@ -5,8 +5,9 @@ responses its tuning (:mod:`brainobs.vcn.sample_tuning`) gives each presentation
 running gain ``1 + running_modulation * speed / 20`` (clipped to 0.2..3):
 
 * gabors, flashes, static gratings and natural scenes evoke a transient (alpha function after
-  the unit's latency) scaled by the receptive field and orientation, the ON/OFF preference,
-  orientation x spatial frequency x phase, and the scene;
+  the unit's latency, peak :data:`TRANSIENT_GAIN` x ``response_amplitude``) scaled by the
+  receptive field and orientation, the ON/OFF preference, orientation x spatial frequency x
+  phase, and the scene;
 * drifting gratings (all three kinds) evoke a transient plus a response sustained over the
   presentation and modulated at the grating's temporal frequency (``f1_modulation``), scaled by
   direction x temporal frequency x contrast; dot motion a sustained response scaled by

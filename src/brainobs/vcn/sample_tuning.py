@@ -8,6 +8,18 @@ ON/OFF flash preference, a contrast response (Naka-Rushton, ``c50``), a preferre
 response to each natural movie (a smooth, unit-specific trace over frames) and a running gain.
 Units in non-visual structures keep only their baseline rate and running gain. In Cre mice a
 share of cortical units is tagged: they follow the optogenetic light.
+
+Ground-truth conventions (``_ground_truth/visual-coding-neuropixels/units.parquet``):
+``preferred_direction`` is one of the grating directions 0..315 deg and
+``preferred_orientation`` is it modulo 180; ``preferred_tf`` (Hz), ``preferred_sf``
+(cycles/deg), ``preferred_phase`` and ``preferred_speed`` are values the stimuli show;
+``preferred_image`` is the scene's frame number (0..117); ``rf_x``/``rf_y`` are the receptive
+field's centre in the gabors' ``x_position``/``y_position`` (deg from the screen centre; the
+reference's ``azimuth_rf`` is ``rf_x + 50`` and ``elevation_rf`` is ``rf_y + 10``) and
+``rf_sigma`` its Gaussian s.d. (deg); ``flash_preference`` is ``on``, ``off`` or ``on_off``;
+``c50`` the semi-saturation contrast of a Naka-Rushton response of exponent 2;
+``running_modulation`` the gain slope: rates scale by ``1 + running_modulation * speed / 20``
+(speed in cm/s).
 """
 
 from __future__ import annotations
