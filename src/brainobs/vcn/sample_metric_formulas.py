@@ -203,6 +203,16 @@ def _logistic(x: np.ndarray, b: float, c: float, d: float, e: float) -> np.ndarr
     return np.asarray(c + (d - c) / (1 + np.exp(b * (np.log(x) - np.log(e)))))
 
 
+def _logistic_jacobian(x: np.ndarray, b: float, c: float, d: float, e: float) -> np.ndarray:
+    """Return the derivatives of :func:`_logistic` by (b, c, d, e), one row per point."""
+    log_ratio = np.log(x) - np.log(e)
+    u = np.exp(b * log_ratio)
+    share = 1 / (1 + u)
+    return np.column_stack([
+        -(d - c) * u * log_ratio * share**2, 1 - share, share, (d - c) * u * b / e * share**2,
+    ])  # fmt: skip
+
+
 def c50(table: StimulusTable, spikes: np.ndarray, direction: float) -> float:
     """Return the contrast at half the fitted response range (orientation: direction mod 180)."""
     r = Responses(table, spikes)
@@ -215,7 +225,7 @@ def c50(table: StimulusTable, spikes: np.ndarray, direction: float) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (OptimizeWarning, RuntimeWarning))
             start = [-2.0, y.min(), y.max(), float(np.median(x))]
-            params, _ = curve_fit(_logistic, x, y, p0=start, maxfev=5000)
+            params, _ = curve_fit(_logistic, x, y, p0=start, jac=_logistic_jacobian, maxfev=2000)
     except (RuntimeError, ValueError):
         return np.nan
     grid = np.linspace(0.9 * x.min(), 1.1 * x.max(), 256)
@@ -327,14 +337,29 @@ def fit_gaussian(rf: np.ndarray) -> tuple[np.ndarray, bool]:
     sy = np.sqrt(np.abs(((y - y0) ** 2 * rf).sum() / total))
     sx = np.sqrt(np.abs(((x - x0) ** 2 * rf).sum() / total))
 
+    def shape(p: np.ndarray) -> np.ndarray:
+        _, cy, cx, wy, wx = p
+        return np.ravel(np.exp(-(((y - cy) / wy) ** 2 + ((x - cx) / wx) ** 2) / 2))
+
     def residual(p: np.ndarray) -> np.ndarray:
+        return p[0] * shape(p) - np.ravel(rf)
+
+    def jacobian(p: np.ndarray) -> np.ndarray:
         h, cy, cx, wy, wx = p
-        model = h * np.exp(-(((y - cy) / wy) ** 2 + ((x - cx) / wx) ** 2) / 2)
-        return np.ravel(model - rf)
+        e, dy, dx = shape(p), np.ravel(y) - cy, np.ravel(x) - cx
+        return np.column_stack(
+            [
+                e,
+                h * e * dy / wy**2,
+                h * e * dx / wx**2,
+                h * e * dy**2 / wy**3,
+                h * e * dx**2 / wx**3,
+            ]
+        )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        params, ier = leastsq(residual, np.array([rf.max(), y0, x0, sy, sx]))
+        params, ier = leastsq(residual, np.array([rf.max(), y0, x0, sy, sx]), Dfun=jacobian)
     return np.asarray(params), ier < 5
 
 
