@@ -229,7 +229,8 @@ def c50(table: StimulusTable, spikes: np.ndarray, direction: float) -> float:
     except (RuntimeError, ValueError):
         return np.nan
     grid = np.linspace(0.9 * x.min(), 1.1 * x.max(), 256)
-    curve = _logistic(grid, *params)
+    with np.errstate(over="ignore", invalid="ignore"):
+        curve = _logistic(grid, *params)
     if not np.all(np.isfinite(curve)):
         return np.nan
     middle = (curve.max() + curve.min()) / 2
