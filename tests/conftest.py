@@ -10,6 +10,7 @@ import pytest
 from brainobs.releases import VBN
 from brainobs.sample import SampleRelease
 from brainobs.vbn.sample_release import write_vbn_release
+from brainobs.vcn.sample_release import VcnSampleRelease, write_vcn_release
 from tests.support.release import TinyRelease, write_tiny_release
 from tests.support.s3 import moto_s3_server, publish_release
 
@@ -58,3 +59,9 @@ def vbo_release(tmp_path_factory: pytest.TempPathFactory) -> SampleRelease:
     from brainobs.vbo.sample_release import write_vbo_release
 
     return write_vbo_release(tmp_path_factory.mktemp("vbo_sample"), size="default", seed=0)
+
+
+@pytest.fixture(scope="session")
+def vcn_release(tmp_path_factory: pytest.TempPathFactory) -> VcnSampleRelease:
+    """The default VCN sample release (seed 0), written once per test session."""
+    return write_vcn_release(tmp_path_factory.mktemp("vcn_sample"), size="default", seed=0)

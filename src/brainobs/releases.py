@@ -151,6 +151,7 @@ VCN = Release(
     metadata_tables=("sessions", "probes", "channels", "units"),
     home="brainobs.vcn",
     cache_class="brainobs.vcn.cache:EcephysProjectCache",
+    sample_writer="brainobs.vcn.sample_release:write_vcn_release",
     layout="warehouse",
     dandisets=("000021", "000022"),
 )

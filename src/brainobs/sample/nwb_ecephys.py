@@ -1,10 +1,12 @@
-"""The ecephys part of a VBN session file: probes, electrodes, units, optotagging, eye.
+"""The ecephys part of a VBN or VCN session file: probes, electrodes, units, optotagging, eye.
 
 Paths: ``/general/devices/<probe>`` (EcephysProbe), ``/general/extracellular_ephys/<probe>``
 (EcephysElectrodeGroup), ``/general/extracellular_ephys/electrodes``, ``/units`` (with ragged
 ``spike_times``, ``spike_amplitudes`` and ``waveform_mean`` blocks of 384 channels x 82
 samples), ``/processing/optotagging``, ``/acquisition/EyeTracking`` and
-``/processing/eye_tracking_rig_metadata``.
+``/processing/eye_tracking_rig_metadata``. The VCN files differ in a few names (electrodes
+``local_index`` for ``probe_channel_number``, a ``waveform_halfwidth`` unit column): the
+functions take them as arguments, with the VBN names as defaults.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from brainobs.sample.nwb_tables import interval_table
+from brainobs.sample.nwb_tables import index_data, interval_table
 from brainobs.sample.nwbext import extension_class
 from brainobs.sample.nwbio import compressed
 from brainobs.sample.quantize import VOLT_STEP, quantized
@@ -68,8 +70,19 @@ ELECTRODE_COLUMNS: dict[str, str] = {
 }
 
 
-def add_electrodes(nwb: Any, channels: pd.DataFrame, groups: dict[str, Any]) -> None:
-    """Set the electrodes table (index = channel id) to the rows of ``channels``."""
+def add_electrodes(
+    nwb: Any,
+    channels: pd.DataFrame,
+    groups: dict[str, Any],
+    *,
+    channel_number_column: str = "probe_channel_number",
+    z_source: str = "left_right_ccf_coordinate",
+) -> None:
+    """Set the electrodes table (index = channel id) to the rows of ``channels``.
+
+    ``channel_number_column`` names the column of the probe channel number (VCN files call it
+    ``local_index``); ``z_source`` is the channels column stored as ``z``.
+    """
     from hdmf.common import VectorData
     from pynwb.ecephys import ElectrodesTable
 
@@ -77,7 +90,7 @@ def add_electrodes(nwb: Any, channels: pd.DataFrame, groups: dict[str, Any]) -> 
     values: dict[str, Any] = {
         "x": channels["anterior_posterior_ccf_coordinate"].to_numpy(dtype=float),
         "y": channels["dorsal_ventral_ccf_coordinate"].to_numpy(dtype=float),
-        "z": channels["left_right_ccf_coordinate"].to_numpy(dtype=float),
+        "z": channels[z_source].to_numpy(dtype=float),
         "imp": np.full(len(channels), np.nan),
         "location": location.to_numpy(dtype=object),
         "filtering": np.full(len(channels), FILTERING, dtype=object),
@@ -86,12 +99,12 @@ def add_electrodes(nwb: Any, channels: pd.DataFrame, groups: dict[str, Any]) -> 
         "probe_vertical_position": channels["probe_vertical_position"].to_numpy(dtype=np.int64),
         "probe_horizontal_position": channels["probe_horizontal_position"].to_numpy(dtype=np.int64),
         "probe_id": channels["ecephys_probe_id"].to_numpy(dtype=np.int64),
-        "probe_channel_number": channels["probe_channel_number"].to_numpy(dtype=np.int64),
+        channel_number_column: channels["probe_channel_number"].to_numpy(dtype=np.int64),
         "valid_data": channels["valid_data"].to_numpy(dtype=bool),
     }
-    columns = [
-        VectorData(name=k, description=ELECTRODE_COLUMNS[k], data=v) for k, v in values.items()
-    ]
+    number_doc = ELECTRODE_COLUMNS["probe_channel_number"]
+    described = ELECTRODE_COLUMNS | {channel_number_column: number_doc}
+    columns = [VectorData(name=k, description=described[k], data=v) for k, v in values.items()]
     nwb.electrodes = ElectrodesTable(
         columns=columns, id=channels["ecephys_channel_id"].to_numpy(dtype=np.int64)
     )
@@ -117,17 +130,22 @@ def units_table(
     spike_amplitudes: Any,
     waveform_mean: Any,
     spike_ends: np.ndarray,
+    *,
+    scalar_columns: tuple[str, ...] = UNIT_COLUMNS,
+    waveform_description: str = "mean waveforms on all channels",
+    index_dtype: type | None = None,
 ) -> Any:
     """Return the Units table: scalar metrics, ragged spikes and 384-row waveform blocks.
 
     The ragged data columns may be placeholders that are filled after writing
-    (:mod:`brainobs.sample.unit_storage`).
+    (:mod:`brainobs.sample.unit_storage`). ``index_dtype`` keeps the ``*_index`` columns in
+    that integer type (by default hdmf narrows them to the smallest unsigned type).
     """
     from hdmf.common import VectorData, VectorIndex
     from pynwb.misc import Units
 
     columns: list[Any] = []
-    for name in UNIT_COLUMNS:
+    for name in scalar_columns:
         values = population["ecephys_channel_id" if name == "peak_channel_id" else name]
         data = values.to_numpy(dtype=object if name == "quality" else None)
         columns.append(VectorData(name=name, description="no description", data=data))
@@ -136,15 +154,16 @@ def units_table(
     for name, data, index, doc in (
         ("spike_times", spike_times, ends, "times (s) of detected spiking events"),
         ("spike_amplitudes", spike_amplitudes, ends, "amplitude (s) of detected spiking events"),
-        ("waveform_mean", waveform_mean, waveform_ends, "mean waveforms on all channels"),
+        ("waveform_mean", waveform_mean, waveform_ends, waveform_description),
     ):
         target = VectorData(name=name, description=doc, data=data)
-        columns += [target, VectorIndex(name=f"{name}_index", data=index, target=target)]
+        ends = index_data(index, index_dtype)
+        columns += [target, VectorIndex(name=f"{name}_index", data=ends, target=target)]
     return Units(name="units", description="Autogenerated by NWBFile", columns=columns,
                  id=population["unit_id"].to_numpy())  # fmt: skip
 
 
-def add_optotagging(nwb: Any, opto: pd.DataFrame) -> None:
+def add_optotagging(nwb: Any, opto: pd.DataFrame, index_dtype: type | None = None) -> None:
     """Add the optotagging module: a TimeSeries of pulse onsets and the trials table."""
     from pynwb import TimeSeries
 
@@ -154,7 +173,8 @@ def add_optotagging(nwb: Any, opto: pd.DataFrame) -> None:
     module.add(series)
     table = interval_table("optogenetic_stimulation", "optogenetic stimulation", opto,
                            tags="optical_stimulation", timeseries=series,
-                           column_description="no description")  # fmt: skip
+                           column_description="no description",
+                           index_dtype=index_dtype)  # fmt: skip
     module.add(table)
 
 
@@ -186,6 +206,12 @@ def add_eye_tracking(nwb: Any, eye: pd.DataFrame, equipment: str, rig_metadata: 
                        timestamps=series["eye_tracking"], unit="N/A")  # fmt: skip
     tracking = extension_class("EllipseEyeTracking")(likely_blink=blink, **series)
     nwb.add_acquisition(tracking)
+    add_rig_geometry(nwb, equipment, rig_metadata)
+
+
+def add_rig_geometry(nwb: Any, equipment: str, rig_metadata: Any = None) -> None:
+    """Add the ``eye_tracking_rig_metadata`` module: ``rig_metadata``, else the Neuropixels
+    rig's geometry."""
     module = nwb.create_processing_module("eye_tracking_rig_metadata",
                                           "Eye tracking rig metadata module")  # fmt: skip
     module.add(_rig_geometry(equipment) if rig_metadata is None else rig_metadata)

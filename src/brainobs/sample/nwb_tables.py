@@ -53,31 +53,49 @@ def interval_table(
     timeseries: Any = None,
     column_description: str = "No description",
     ragged: tuple[str, ...] = (),
+    descriptions: dict[str, str] | None = None,
+    reference_rows: tuple[np.ndarray, np.ndarray] | None = None,
+    ids: np.ndarray | None = None,
+    index_dtype: type | None = None,
 ) -> Any:
-    """Return a TimeIntervals built column-wise from ``table`` (start_time, stop_time, ...)."""
+    """Return a TimeIntervals built column-wise from ``table`` (start_time, stop_time, ...).
+
+    ``descriptions`` adds column descriptions to :data:`DESCRIPTIONS`; ``reference_rows``
+    gives the (first sample, sample count) of each row in ``timeseries`` (by default taken
+    from the table's ``start_frame`` and ``end_frame``). ``ids`` are the row ids as an array
+    (hdmf converts its default, a list, one element at a time: slow for long tables).
+    ``index_dtype`` stores the ``*_index`` columns with that integer type (hdmf otherwise
+    narrows them to the smallest unsigned type that fits).
+    """
     from hdmf.common import VectorData, VectorIndex
     from pynwb.epoch import TimeIntervals
 
+    described = DESCRIPTIONS | (descriptions or {})
     n = len(table)
     columns: list[Any] = [
-        VectorData(name=c, description=DESCRIPTIONS[c], data=table[c].to_numpy(dtype=float))
+        VectorData(name=c, description=described[c], data=table[c].to_numpy(dtype=float))
         for c in ("start_time", "stop_time")
     ]
     if tags is not None:
         tag_data = VectorData(name="tags", description="user-defined tags", data=[tags] * n)
         columns += [
             tag_data,
-            VectorIndex(name="tags_index", data=np.arange(1, n + 1), target=tag_data),
-        ]
+            VectorIndex(
+                name="tags_index", data=index_data(np.arange(1, n + 1), index_dtype),
+                target=tag_data,
+            ),
+        ]  # fmt: skip
     if timeseries is not None:
-        columns += _timeseries_columns(table, timeseries)
+        columns += _timeseries_columns(table, timeseries, reference_rows, index_dtype)
     for column in table.columns.drop(["start_time", "stop_time"]):
-        desc = DESCRIPTIONS.get(column, column_description.replace("<col>", column))
+        desc = described.get(column, column_description.replace("<col>", column))
         if column in ragged:
             columns += _ragged_column(column, desc, table[column])
             continue
         columns.append(VectorData(name=column, description=desc, data=storable(table[column])))
-    return TimeIntervals(name=name, description=description, columns=columns)
+    if ids is None:
+        return TimeIntervals(name=name, description=description, columns=columns)
+    return TimeIntervals(name=name, description=description, columns=columns, id=ids)
 
 
 def _ragged_column(name: str, description: str, values: pd.Series) -> list[Any]:
@@ -91,13 +109,30 @@ def _ragged_column(name: str, description: str, values: pd.Series) -> list[Any]:
     return [data, VectorIndex(name=f"{name}_index", data=ends, target=data)]
 
 
-def _timeseries_columns(table: pd.DataFrame, timeseries: Any) -> list[Any]:
+def index_data(ends: np.ndarray, dtype: type | None) -> Any:
+    """Return the ends of a ragged column, kept as ``dtype`` when one is given."""
+    if dtype is None:
+        return ends
+    from hdmf.backends.hdf5 import H5DataIO
+
+    return H5DataIO(np.asarray(ends, dtype=dtype))
+
+
+def _timeseries_columns(
+    table: pd.DataFrame,
+    timeseries: Any,
+    rows: tuple[np.ndarray, np.ndarray] | None,
+    index_dtype: type | None = None,
+) -> list[Any]:
     """Return the ``timeseries`` reference column (frames start..end of each row)."""
     from hdmf.common import VectorIndex
     from pynwb.base import TimeSeriesReference, TimeSeriesReferenceVectorData
 
-    start = table["start_frame"].to_numpy() if "start_frame" in table else np.arange(len(table))
-    end = table["end_frame"].to_numpy() if "end_frame" in table else start + 1
+    if rows is not None:
+        start, end = np.asarray(rows[0]), np.asarray(rows[0]) + np.asarray(rows[1])
+    else:
+        start = table["start_frame"].to_numpy() if "start_frame" in table else np.arange(len(table))
+        end = table["end_frame"].to_numpy() if "end_frame" in table else start + 1
     refs = [
         TimeSeriesReference(int(s), int(max(e - s, 1)), timeseries)
         for s, e in zip(start, end, strict=True)
@@ -105,7 +140,8 @@ def _timeseries_columns(table: pd.DataFrame, timeseries: Any) -> list[Any]:
     data = TimeSeriesReferenceVectorData(
         name="timeseries", description="index into a TimeSeries object", data=refs
     )
-    index = VectorIndex(name="timeseries_index", data=np.arange(1, len(refs) + 1), target=data)
+    ends = index_data(np.arange(1, len(refs) + 1), index_dtype)
+    index = VectorIndex(name="timeseries_index", data=ends, target=data)
     return [data, index]
 
 

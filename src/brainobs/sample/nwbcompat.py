@@ -1,16 +1,18 @@
 """Make a freshly written NWB file cache the schema versions of the released files.
 
 Today's pynwb caches NWB core 2.11 (hdmf-common 1.10) and marks the electrodes table with the
-``ElectrodesTable`` type, which NWB core 2.5.0 does not know. The reference toolkit reads with
-pynwb 2.8 (core 2.7.0) and fails on that type. The released VBN files cache core 2.5.0 and
-hdmf-common 1.5.1, so after pynwb has written a file brainobs rewrites it to look like them:
+``ElectrodesTable`` type, which older cores do not know. The reference toolkit reads with
+pynwb 2.8 (core 2.7.0) and fails on that type. The released files cache an older core: VBN
+core 2.5.0 with hdmf-common 1.5.1, VCN core 2.2.2 with hdmf-common 1.1.3
+(:data:`CORE_SPEC_FILES`). After pynwb has written a file brainobs rewrites it to look like them:
 
-1. every object whose type is newer than core 2.5.0 is retagged with the type it specialises
-   (``ElectrodesTable`` -> ``hdmf-common`` ``DynamicTable``, which is how 2.5.0 stores it);
-2. the cached ``core``, ``hdmf-common`` and ``hdmf-experimental`` schemas are the
-   2.5.0 / 1.5.1 / 0.2.0 ones shipped in ``specs/nwb-2.5.0-cached-specs.json`` (pynwb writes
-   the file without cached specs; they and the extension namespaces are cached here once);
-3. the root ``nwb_version`` attribute becomes ``2.5.0``.
+1. every object whose type is newer than the target core is retagged with the type it
+   specialises (``ElectrodesTable`` -> ``hdmf-common`` ``DynamicTable``, and for core 2.2.2
+   ``TimeSeriesReferenceVectorData`` -> ``VectorData``: how the older cores store them);
+2. the cached ``core``, ``hdmf-common`` (and ``hdmf-experimental``) schemas are the ones
+   shipped in ``specs/nwb-<version>-cached-specs.json`` (pynwb writes the file without cached
+   specs; they and the extension namespaces the file uses are cached here once);
+3. the root ``nwb_version`` attribute becomes the target version.
 
 Readers load their own core namespace and ignore a cached one of the same name, so both the
 reference's pynwb 2.8 and today's pynwb open the result (see tests/sample/test_compat.py).
@@ -25,28 +27,41 @@ from typing import Any
 
 import h5py
 
+from brainobs.errors import InvalidInputError
 from brainobs.sample.nwbext import NAMESPACES, load_extensions, shared_type_map, spec_dir
 
+#: The default target: the core version the VBN files cache.
 NWB_VERSION = "2.5.0"
+#: Target core version -> the shipped file of its core and hdmf schemas.
+CORE_SPEC_FILES: dict[str, str] = {
+    "2.5.0": "nwb-2.5.0-cached-specs.json",  # + hdmf-common 1.5.1, hdmf-experimental 0.2.0
+    "2.2.2": "nwb-2.2.2-cached-specs.json",  # + hdmf-common 1.1.3
+}
 
-#: Types written by today's pynwb that core 2.5.0 lacks -> (namespace, type) stored instead.
+#: Types written by today's pynwb that an older core lacks -> (namespace, type) stored instead.
 RETAGGED_TYPES: dict[str, tuple[str, str]] = {
     "ElectrodesTable": ("hdmf-common", "DynamicTable"),
+    "TimeSeriesReferenceVectorData": ("hdmf-common", "VectorData"),
 }
 
 
-@functools.lru_cache(maxsize=1)
-def cached_specs() -> dict[str, Any]:
-    """Return the shipped core 2.5.0 / hdmf-common 1.5.1 / hdmf-experimental 0.2.0 specs."""
-    text = (spec_dir() / "nwb-2.5.0-cached-specs.json").read_text(encoding="utf-8")
+@functools.cache
+def cached_specs(version: str = NWB_VERSION) -> dict[str, Any]:
+    """Return the shipped core and hdmf specs of NWB core ``version``."""
+    if version not in CORE_SPEC_FILES:
+        known = ", ".join(sorted(CORE_SPEC_FILES))
+        raise InvalidInputError(
+            f"brainobs ships no cached specs of NWB core {version!r}; pass one of: {known}"
+        )
+    text = (spec_dir() / CORE_SPEC_FILES[version]).read_text(encoding="utf-8")
     return dict(json.loads(text))
 
 
-@functools.lru_cache(maxsize=1)
-def core_type_names() -> frozenset[str]:
+@functools.cache
+def core_type_names(version: str = NWB_VERSION) -> frozenset[str]:
     """Return every neurodata type defined by the shipped core and hdmf namespaces."""
     names: set[str] = set()
-    for entry in cached_specs().values():
+    for entry in cached_specs(version).values():
         for source in entry["sources"].values():
             for kind in ("groups", "datasets"):
                 for spec in source.get(kind, []):
@@ -64,20 +79,27 @@ def _collect_type_defs(spec: dict[str, Any], names: set[str]) -> None:
             _collect_type_defs(sub, names)
 
 
-def downgrade_to_core_250(path: str | Path, namespaces: tuple[str, ...] | None = None) -> None:
-    """Rewrite the NWB file at ``path`` in place to cache and use core 2.5.0 only.
+def downgrade_to_core(
+    path: str | Path, version: str = NWB_VERSION, namespaces: tuple[str, ...] | None = None
+) -> None:
+    """Rewrite the NWB file at ``path`` in place to cache and use core ``version`` only.
 
     ``namespaces``: the extension namespaces to cache (default: the VBN files' four).
     """
     with h5py.File(path, "r+") as h5:
-        _retag_types(h5)
-        _replace_cached_specs(h5, tuple(NAMESPACES) if namespaces is None else namespaces)
-        h5.attrs["nwb_version"] = NWB_VERSION
+        _retag_types(h5, version)
+        _replace_cached_specs(h5, version, tuple(NAMESPACES) if namespaces is None else namespaces)
+        h5.attrs["nwb_version"] = version
 
 
-def _retag_types(h5: h5py.File) -> None:
-    """Retag objects of types newer than core 2.5.0; raise if one has no known mapping."""
-    known = core_type_names()
+def downgrade_to_core_250(path: str | Path, namespaces: tuple[str, ...] | None = None) -> None:
+    """Rewrite the NWB file at ``path`` in place to cache and use core 2.5.0 only."""
+    downgrade_to_core(path, "2.5.0", namespaces)
+
+
+def _retag_types(h5: h5py.File, version: str) -> None:
+    """Retag objects of types newer than core ``version``; raise if one has no mapping."""
+    known = core_type_names(version)
     core_like = {"core", "hdmf-common", "hdmf-experimental"}
 
     def visit(name: str, obj: Any) -> None:
@@ -87,7 +109,7 @@ def _retag_types(h5: h5py.File) -> None:
             return
         if dtype not in RETAGGED_TYPES:
             raise ValueError(
-                f"{name}: type {ns}.{dtype} is newer than NWB core {NWB_VERSION}; add it to "
+                f"{name}: type {ns}.{dtype} is newer than NWB core {version}; add it to "
                 "brainobs.sample.nwbcompat.RETAGGED_TYPES"
             )
         new_ns, new_type = RETAGGED_TYPES[dtype]
@@ -97,8 +119,8 @@ def _retag_types(h5: h5py.File) -> None:
     h5.visititems(visit)
 
 
-def _replace_cached_specs(h5: h5py.File, namespaces: tuple[str, ...]) -> None:
-    """Cache the shipped 2.5.0-era core/hdmf schemas and the extension ``namespaces``.
+def _replace_cached_specs(h5: h5py.File, version: str, namespaces: tuple[str, ...]) -> None:
+    """Cache the shipped core/hdmf schemas of ``version`` and the extension ``namespaces``.
 
     Files are written without cached specs (``cache_spec=False``) and get them here once:
     replacing specs pynwb had cached would leave their bytes as dead space in the file.
@@ -106,7 +128,7 @@ def _replace_cached_specs(h5: h5py.File, namespaces: tuple[str, ...]) -> None:
     specs = h5.require_group("specifications")
     h5.attrs[".specloc"] = specs.ref
     string = h5py.string_dtype()
-    for ns_name, entry in sorted(cached_specs().items()):
+    for ns_name, entry in sorted(cached_specs(version).items()):
         if ns_name in specs:
             del specs[ns_name]
         group = specs.create_group(f"{ns_name}/{entry['version']}")

@@ -2,8 +2,8 @@
 
 pynwb gives every object a random UUID (``object_id``); inside
 :func:`deterministic_object_ids` they are derived from a seed instead, so the same seed gives
-byte-identical files. :func:`write_nwb` then rewrites the cached schemas (see
-:mod:`brainobs.sample.nwbcompat`).
+byte-identical files. :func:`write_nwb` then rewrites the cached schemas to those of the
+released files' NWB core (2.5.0 for VBN, 2.2.2 for VCN; see :mod:`brainobs.sample.nwbcompat`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from brainobs.sample.nwbcompat import downgrade_to_core_250
+from brainobs.sample.nwbcompat import NWB_VERSION, downgrade_to_core
 from brainobs.sample.nwbext import shared_type_map
 
 
@@ -26,9 +26,10 @@ def write_nwb(
     path: str | Path,
     fill: Callable[[], None] | None = None,
     *,
+    core_version: str = NWB_VERSION,
     namespaces: tuple[str, ...] | None = None,
 ) -> Path:
-    """Write ``nwbfile`` to ``path`` with core 2.5.0 cached (see :mod:`nwbcompat`).
+    """Write ``nwbfile`` to ``path`` with NWB core ``core_version`` cached (see :mod:`nwbcompat`).
 
     ``fill`` runs after pynwb has written the file and before it is closed: it fills the
     datasets that were written empty (hdmf ``H5DataIO(shape=..., dtype=...)``).
@@ -47,7 +48,7 @@ def write_nwb(
             io.write(nwbfile, cache_spec=False)
             if fill is not None:
                 fill()
-    downgrade_to_core_250(path, namespaces)
+    downgrade_to_core(path, core_version, namespaces)
     return path
 
 

@@ -14,6 +14,7 @@ are chunked and shuffle + gzip compressed (the default release).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,19 @@ def draw_to_scratch(
     population: UnitPopulation, drive: StimulusDrive, seed: int, folder: Path
 ) -> SpikeScratch:
     """Draw every unit's spikes into scratch files in ``folder``; return where they are."""
+    trains = iter_spike_trains(population, drive, seed)
+    return trains_to_scratch(trains, len(population.table), folder)
+
+
+def trains_to_scratch(
+    trains: Iterable[tuple[int, np.ndarray, np.ndarray]], n_units: int, folder: Path
+) -> SpikeScratch:
+    """Write (row, spike times, spike amplitudes) of ``n_units`` units into scratch files."""
     folder.mkdir(parents=True, exist_ok=True)
     times_path, amps_path = folder / "spike_times.f8", folder / "spike_amplitudes.f8"
-    counts = np.zeros(len(population.table), dtype=np.int64)
+    counts = np.zeros(n_units, dtype=np.int64)
     with times_path.open("wb") as t_out, amps_path.open("wb") as a_out:
-        for row, times, amplitudes in iter_spike_trains(population, drive, seed):
+        for row, times, amplitudes in trains:
             counts[row] = len(times)
             times.astype(np.float64).tofile(t_out)
             amplitudes.astype(np.float64).tofile(a_out)
