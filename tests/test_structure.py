@@ -54,12 +54,8 @@ def _docstrings(tree: ast.Module) -> set[int]:
 
 
 def _home_class_names() -> set[str]:
-    """Return the names of the classes defined in the homes of available releases."""
-    names = set()
-    for module, _path, tree in _modules():
-        if _home_of(module) is not None:
-            names |= {node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
-    return names
+    """Return the names of the objects the release declarations name (classes, writers...)."""
+    return {target.rpartition(":")[2] for r in RELEASES.values() for target in _targets(r)}
 
 
 def _registration(node: ast.AST, class_names: set[str], docstrings: set[int]) -> str | None:
