@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from brainobs.errors import InvalidInputError, ManifestNotFoundError
-from brainobs.releases import get_release
+from brainobs.releases import RELEASES, get_release
 from brainobs.storage.manifest import Manifest, sort_manifest_names
 
 __all__ = ["SIZES", "SampleRelease", "write_release"]
@@ -116,13 +116,14 @@ def write_release(
 
 
 def __getattr__(name: str) -> object:
-    """Forward names that moved to a release's home (brainobs <= 0.1 exported them here)."""
-    if name == "write_vbn_release":
-        warnings.warn(
-            "brainobs.sample.write_vbn_release moved: use "
-            "brainobs.sample.write_release('vbn', ...).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return get_release("vbn").load_sample_writer()
+    """Forward a release's sample writer, which brainobs <= 0.1 exported here by name."""
+    for release in RELEASES.values():
+        if release.sample_writer and release.sample_writer.rpartition(":")[2] == name:
+            warnings.warn(
+                f"brainobs.sample.{name} moved: use "
+                f"brainobs.sample.write_release({release.name!r}, ...).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return release.load_sample_writer()
     raise AttributeError(f"module 'brainobs.sample' has no attribute {name!r}")
