@@ -22,7 +22,7 @@ Differences from the reference (AllenSDK ``EcephysSession``), all deliberate:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,10 +38,17 @@ from brainobs.analysis._validation import (
     presentation_onsets,
     presentation_windows,
     select_unit_ids,
+    unit_groups,
     unit_spike_array,
     validate_bin_edges,
 )
-from brainobs.analysis.binning import Closed, WindowBinner, build_time_domain, spikes_in_windows
+from brainobs.analysis.binning import (
+    Closed,
+    WindowBinner,
+    build_time_domain,
+    group_size,
+    spikes_in_windows,
+)
 from brainobs.errors import InvalidInputError
 
 __all__ = ["presentationwise_spike_counts", "presentationwise_spike_times"]
@@ -72,21 +79,66 @@ def _warn_large_bins(bin_edges: np.ndarray, threshold: float) -> None:
         )
 
 
-def _store_counts(
-    target: np.ndarray, cells: np.ndarray, counts: np.ndarray, binarize: bool, unit_id: Any
-) -> None:
-    """Write ``counts`` into the flat ``target`` at ``cells``, refusing silent overflow."""
-    if binarize:
-        target[cells] = 1
-        return
-    if counts.size and target.dtype.kind in "iu":
-        limit = np.iinfo(target.dtype).max
-        if int(counts.max()) > limit:
-            raise InvalidInputError(
-                f"unit {unit_id!r} has {int(counts.max())} spikes in one bin, more than "
-                f"dtype {target.dtype} holds ({limit}); pass dtype=np.uint32"
-            )
-    target[cells] = counts
+def _run_counts(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (cell, count) of each run of equal values in the sorted ``cells``."""
+    change = np.flatnonzero(cells[1:] != cells[:-1])
+    change += 1
+    starts = np.empty(change.size + 1, dtype=np.intp)
+    starts[0] = 0
+    starts[1:] = change
+    counts = np.diff(starts, append=cells.size)
+    return cells[starts], counts
+
+
+def _largest_count(dtype: np.dtype[Any]) -> float:
+    """Return the largest count ``dtype`` holds (inf for floats)."""
+    return float(np.iinfo(dtype).max) if dtype.kind in "iu" else np.inf
+
+
+def count_into(
+    counts: np.ndarray,
+    spikes: Mapping[Any, Any],
+    unit_ids: list[Any],
+    binner: WindowBinner,
+    binarize: bool,
+) -> np.ndarray:
+    """Return ``counts`` (units, windows, bins; zeros) with the units' spikes counted in place.
+
+    Each cell is written once (its count, or 1 with ``binarize``); reference mode's few extra
+    edge counts are added after.
+    """
+    flat = counts.reshape(-1)
+    per_unit = binner.n_windows * binner.n_bins
+    limit = _largest_count(counts.dtype)
+    for position, group in unit_groups(spikes, unit_ids, group_size(binner.n_windows)):
+        target = flat[position * per_unit : (position + group.n_units) * per_unit]
+        for pairs, first, lengths in binner.pairs(group):
+            cells, extra = binner.cells(group.flat, pairs, first, lengths)
+            if binarize:
+                target[cells] = 1
+                target[extra] = 1
+                continue
+            cells, number = _run_counts(cells)
+            if extra.size:
+                cells, number = _merge_counts(cells, number, extra)
+            if number.max() > limit:
+                unit = unit_ids[position + int(cells[int(np.argmax(number))]) // per_unit]
+                raise InvalidInputError(
+                    f"unit {unit!r} has {int(number.max())} spikes in one bin, more than "
+                    f"dtype {counts.dtype} holds ({int(limit)}); pass dtype=np.uint32"
+                )
+            target[cells] = number
+    return counts
+
+
+def _merge_counts(
+    cells: np.ndarray, number: np.ndarray, extra: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (cell, count) with one more count for each cell in ``extra``."""
+    merged = np.concatenate((cells, extra))
+    weights = np.concatenate((number, np.ones(extra.size, dtype=number.dtype)))
+    unique, inverse = np.unique(merged, return_inverse=True)
+    return unique, np.bincount(inverse, weights=weights).astype(np.intp)
 
 
 def presentationwise_spike_counts(
@@ -122,9 +174,7 @@ def presentationwise_spike_counts(
     closed: Closed = "both" if mode == "reference" else "left"
     binner = WindowBinner(domain, relative if time_domain_callback is None else None, closed)
     data = np.zeros((len(ids), onsets.size, relative.size - 1), _output_dtype(binarize, dtype))
-    for position, unit_id in enumerate(ids):
-        cells, counts = binner.cell_counts(unit_spike_array(spikes, unit_id))
-        _store_counts(data[position].reshape(-1), cells, counts, binarize, unit_id)
+    count_into(data, spikes, ids, binner, binarize)
     return _counts_array(data, presentations.index, relative, ids)
 
 

@@ -20,12 +20,14 @@ from brainobs.analysis._validation import (
     as_spike_mapping,
     relative_window,
     select_unit_ids,
+    unit_groups,
     unit_spike_array,
     validate_bin_edges,
 )
 from brainobs.analysis.binning import (
     WindowBinner,
     build_time_domain,
+    group_size,
     spikes_in_windows,
     uniform_step,
 )
@@ -73,10 +75,10 @@ def psth(
     spikes = as_spike_mapping(spike_times)
     ids = select_unit_ids(spikes, unit_ids)
     binner = WindowBinner(build_time_domain(onsets, relative), relative, "left")
-    totals = np.empty((relative.size - 1, len(ids)))
-    for position, unit_id in enumerate(ids):
-        totals[:, position] = binner.bin_totals(unit_spike_array(spikes, unit_id))
-    rates = totals / (onsets.size * np.diff(relative)[:, None])
+    totals = np.empty((len(ids), relative.size - 1))
+    for position, group in unit_groups(spikes, ids, group_size(onsets.size)):
+        totals[position : position + group.n_units] = binner.bin_totals(group)
+    rates = totals.T / (onsets.size * np.diff(relative)[:, None])
     if smoothing_sigma is not None:
         rates = smooth_rates(rates, relative, smoothing_sigma)
     return xr.DataArray(
