@@ -7,15 +7,17 @@ what was wrong and how to fix it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from brainobs.errors import InvalidInputError, UnknownIdError
+from brainobs.errors import InvalidInputError, OutputTooLargeError, UnknownIdError
 
 #: Spike times: a mapping unit id -> sorted 1-D array of times in seconds, or one such array.
 SpikeTimes: TypeAlias = Mapping[Any, ArrayLike] | ArrayLike
@@ -309,3 +311,39 @@ def relative_window(window: Sequence[float]) -> tuple[float, float]:
             f"window {window!r} must be finite with start < stop, e.g. (-0.1, 0.5)"
         )
     return start, stop
+
+
+def available_memory() -> int | None:
+    """Return the bytes of memory available to a new allocation (None when unknown)."""
+    try:
+        with Path("/proc/meminfo").open(encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _size(n_bytes: float) -> str:
+    """Return a byte count as text in GiB or MiB."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:,.2f} GiB"
+    return f"{n_bytes / 2**20:,.1f} MiB" if n_bytes >= 2**20 else f"{int(n_bytes):,} bytes"
+
+
+def check_dense_fits(shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+    """Raise OutputTooLargeError when an array of ``shape`` would not fit in free memory."""
+    needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    available = available_memory()
+    if available is None or needed <= available:
+        return
+    raise OutputTooLargeError(
+        f"the counts array would take {_size(needed)} ({' x '.join(map(str, shape))} "
+        f"{dtype}: units x presentations x bins) but only {_size(available)} of memory is "
+        "available; pass output='dask' for an array computed in blocks of units on demand, "
+        "or ask for fewer units, presentations or bins"
+    )

@@ -17,12 +17,12 @@ Memory grows with the spikes of one batch, never with windows x bins x units.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
-from brainobs.analysis._validation import UnitSpikes
+from brainobs.analysis._validation import UnitSpikes, unit_groups
 from brainobs.errors import InvalidInputError
 
 #: Which ends of a window (and of each bin) include a spike that falls exactly on them.
@@ -152,6 +152,36 @@ def batches(lengths: np.ndarray, limit: int = BATCH_SPIKES) -> Iterator[slice]:
         stop = max(int(np.searchsorted(ends, base + limit, side="right")), begin + 1)
         yield slice(begin, stop)
         begin = stop
+
+
+def window_members(
+    spikes: Mapping[Any, Any],
+    unit_ids: list[Any],
+    starts: np.ndarray,
+    stops: np.ndarray,
+    closed: Closed = "left",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (unit position, window row, spike time) of every spike inside every window.
+
+    Ordered by unit, then window (in the given order), then time; a spike inside two windows
+    appears once per window.
+    """
+    search = WindowSearch(starts, stops, closed)
+    units, rows, times = [], [], []
+    for position, group in unit_groups(spikes, unit_ids, group_size(starts.size)):
+        first, lengths = search.spans(group)
+        first, lengths = first.reshape(-1), lengths.reshape(-1)
+        keep = np.flatnonzero(lengths)
+        unit, in_order = np.divmod(keep, search.n_windows)
+        row = search.order[in_order]
+        order = np.argsort(unit * search.n_windows + row, kind="stable")
+        spans, index = expand_spans(first[keep][order], lengths[keep][order])
+        units.append(unit[order][spans] + position)
+        rows.append(row[order][spans])
+        times.append(group.flat[index])
+    if not units:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
+    return np.concatenate(units), np.concatenate(rows), np.concatenate(times)
 
 
 class WindowBinner:

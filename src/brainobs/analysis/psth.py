@@ -7,7 +7,6 @@ events in any order and overlapping windows, and use half-open windows and bins 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,15 +20,14 @@ from brainobs.analysis._validation import (
     relative_window,
     select_unit_ids,
     unit_groups,
-    unit_spike_array,
     validate_bin_edges,
 )
 from brainobs.analysis.binning import (
     WindowBinner,
     build_time_domain,
     group_size,
-    spikes_in_windows,
     uniform_step,
+    window_members,
 )
 from brainobs.errors import InvalidInputError
 
@@ -93,22 +91,6 @@ def psth(
     )
 
 
-def _raster_frame(
-    events: Sequence[np.ndarray],
-    units: Sequence[np.ndarray],
-    times: Sequence[np.ndarray],
-    unit_dtype: np.dtype[Any],
-) -> pd.DataFrame:
-    """Return the long raster frame from per-unit pieces."""
-    return pd.DataFrame(
-        {
-            "event_index": np.concatenate(events) if events else np.zeros(0, np.int64),
-            "unit_id": np.concatenate(units) if units else np.zeros(0, unit_dtype),
-            "time_relative_to_event": np.concatenate(times) if times else np.zeros(0),
-        }
-    )
-
-
 def event_aligned_raster(
     spike_times: SpikeTimes,
     event_times: ArrayLike | pd.DataFrame,
@@ -126,12 +108,11 @@ def event_aligned_raster(
     start, stop = relative_window(window)
     spikes = as_spike_mapping(spike_times)
     ids = select_unit_ids(spikes, unit_ids)
-    unit_array = np.asarray(ids)
-    events, units, times = [], [], []
-    for position, unit_id in enumerate(ids):
-        spike_array = unit_spike_array(spikes, unit_id)
-        rows, index = spikes_in_windows(spike_array, onsets + start, onsets + stop)
-        events.append(rows.astype(np.int64))
-        units.append(np.repeat(unit_array[position : position + 1], rows.size))
-        times.append(spike_array[index] - onsets[rows])
-    return _raster_frame(events, units, times, unit_array.dtype)
+    units, rows, times = window_members(spikes, ids, onsets + start, onsets + stop)
+    return pd.DataFrame(
+        {
+            "event_index": rows.astype(np.int64),
+            "unit_id": np.asarray(ids)[units],
+            "time_relative_to_event": times - onsets[rows],
+        }
+    )
