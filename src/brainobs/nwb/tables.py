@@ -21,8 +21,10 @@ from brainobs.nwb.decode import decode_value, read_values
 from brainobs.nwb.handle import NwbFile
 from brainobs.nwb.normalize import ColumnRules, normalize_frame
 from brainobs.nwb.selection import (
+    Reader,
     Rows,
     as_int64,
+    byte_ranges,
     read_positions,
     read_ranges,
     row_positions,
@@ -250,12 +252,37 @@ def _ragged_by_position(
         )
     starts, stops = ragged_bounds(file, table, column, positions)
     data = file.dataset(f"{table}/{column}")
+    read = _planned(file, _decoding_read(file))
     with file.reading(f"{table}/{column}"):
         if isinstance(positions, slice) and len(starts):
-            values = read_values(data, slice(int(starts[0]), int(stops[-1])), file.ref_name)
+            values = read(data, slice(int(starts[0]), int(stops[-1])))
             cuts = [*(starts - starts[0]).tolist(), int(stops[-1] - starts[0])]
             return [values[a:b] for a, b in itertools.pairwise(cuts)]
-        return read_ranges(data, starts, stops, _decoding_read(file))
+        return read_ranges(data, starts, stops, read)
+
+
+def _planned(file: NwbFile, read: Reader) -> Reader:
+    """Return ``read`` that, on a remote file, first fetches exactly the bytes it will need.
+
+    HDF5 reads a chunked dataset chunk by chunk; fetched through the block cache, the
+    read-ahead would overshoot the selection. The planned byte ranges are pinned for the
+    read and dropped after it.
+    """
+    remote = file.remote
+    if remote is None:
+        return read
+
+    def planned(dataset: h5py.Dataset, selection: slice) -> np.ndarray:
+        ranges = byte_ranges(dataset, [(selection.start, selection.stop)])
+        if not ranges:
+            return read(dataset, selection)
+        remote.pin(ranges)
+        try:
+            return read(dataset, selection)
+        finally:
+            remote.unpin()
+
+    return planned
 
 
 def read_region(file: NwbFile, path: str) -> tuple[str, np.ndarray]:
@@ -280,7 +307,7 @@ def _plain_read(dataset: h5py.Dataset, selection: slice) -> np.ndarray:
     return np.asarray(dataset[selection])
 
 
-def _decoding_read(file: NwbFile) -> Any:
+def _decoding_read(file: NwbFile) -> Reader:
     """Return a reader that decodes text and references of ``file``'s datasets."""
 
     def read(dataset: h5py.Dataset, selection: slice) -> np.ndarray:
