@@ -30,6 +30,11 @@ PEERS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Installed first, so that pip does not backtrack through hundreds of boto3 releases: lazynwb
+#: needs s3fs (aiobotocore pins botocore) and boto3; boto3 is then pinned to that botocore.
+FIRST: dict[str, tuple[str, ...]] = {"lazynwb": ("s3fs",)}
+
+
 def venv_path(peer: str) -> Path:
     """Return where the venv of ``peer`` lives."""
     return REPO / f".venv-bench-{peer}"
@@ -47,11 +52,14 @@ def peer_python(peer: str, quiet: bool = True) -> Path:
     if not python.is_file():
         subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
-    subprocess.run(
-        [*pip, *(["-q"] if quiet else []), *PEERS[peer]],
-        check=True,
-        stdout=subprocess.DEVNULL if quiet else None,
-    )
+    pip += ["-q"] if quiet else []
+    output = subprocess.DEVNULL if quiet else None
+    packages = list(PEERS[peer])
+    if peer in FIRST:
+        subprocess.run([*pip, *FIRST[peer]], check=True, stdout=output)
+        botocore = versions(python, "botocore").split("==")[1]
+        packages.append(f"boto3=={botocore}")
+    subprocess.run([*pip, *packages], check=True, stdout=output)
     marker.write_text(versions(python, PEERS[peer][0]))
     return python
 
@@ -70,8 +78,17 @@ def peer_version(peer: str) -> str:
 
 
 def run_json(python: str | Path, script: str, *args: str, timeout: float = 3600) -> dict[str, Any]:
-    """Return the JSON object a child process prints last (it measures its own time and memory)."""
-    env = {"PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore", "HOME": os.environ.get("HOME", "/")}
+    """Return the JSON object a child process prints last (it measures its own time and memory).
+
+    The child finds this checkout's brainobs first (``src`` on ``PYTHONPATH``); peers do not
+    import it.
+    """
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONWARNINGS": "ignore",
+        "HOME": os.environ.get("HOME", "/"),
+        "PYTHONPATH": str(REPO / "src"),
+    }
     result = subprocess.run(
         [str(python), "-c", script, *args],
         capture_output=True,

@@ -494,3 +494,26 @@ def test_dense_output_that_does_not_fit_says_its_size(monkeypatch):
         )
     with pytest.raises(InvalidInputError, match="output='sparse' is not known"):
         presentationwise_spike_counts(spikes, presentations_table([0]), [0, 1], output="sparse")
+
+
+def test_counts_do_not_import_dask_on_first_call():
+    # xarray's general constructor imports Dask (seconds) the first time it looks for duck
+    # arrays; the counts and the PSTH are wrapped without it, so a first call costs what the
+    # later ones do.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from brainobs.analysis.alignment import presentationwise_spike_counts\n"
+        "from brainobs.analysis.psth import psth\n"
+        "table = pd.DataFrame({'start_time': [0.0, 1.0], 'stop_time': [0.5, 1.5]})\n"
+        "counts = presentationwise_spike_counts({3: np.array([0.1, 1.2])}, table, [0, 0.25, 0.5])\n"
+        "rates = psth({3: np.array([0.1, 1.2])}, table, [0, 0.25, 0.5])\n"
+        "print('dask' in sys.modules)\n"
+        "assert counts.data.sum() == 2 and rates.dims[1] == 'unit_id'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

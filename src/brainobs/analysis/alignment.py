@@ -249,15 +249,32 @@ def dask_counts(
     return da.concatenate(blocks, axis=0)
 
 
+def labelled(
+    data: Any, name: str, dims: tuple[str, ...], coords: dict[str, np.ndarray]
+) -> xr.DataArray:
+    """Return ``data`` as a DataArray with one coordinate per dim, wrapping it without a copy.
+
+    Numeric coordinates and an in-memory array go through xarray's fast path: its general
+    path looks for duck-array types on first use, which imports Dask (seconds) when it is
+    installed, and would make the first call of a process cost far more than later ones.
+    """
+    numeric = all(np.asarray(c).dtype.kind in "iufb" for c in coords.values())
+    if not numeric or not isinstance(data, np.ndarray):
+        return xr.DataArray(data, name=name, dims=dims, coords=coords)
+    variable = xr.Variable(dims, data, fastpath=True)
+    indexes = {dim: pd.Index(np.asarray(coords[dim]), name=dim) for dim in dims}
+    return xr.DataArray(variable, coords=indexes, name=name)
+
+
 def _counts_array(
     data: Any, presentation_ids: pd.Index, relative: np.ndarray, unit_ids: list[Any]
 ) -> xr.DataArray:
     """Return the (unit, presentation, bin) buffer as the reference's ``spike_counts`` array."""
-    return xr.DataArray(
+    return labelled(
         data.transpose(1, 2, 0),
-        name="spike_counts",
-        dims=("stimulus_presentation_id", "time_relative_to_stimulus_onset", "unit_id"),
-        coords={
+        "spike_counts",
+        ("stimulus_presentation_id", "time_relative_to_stimulus_onset", "unit_id"),
+        {
             "stimulus_presentation_id": presentation_ids.to_numpy(),
             "time_relative_to_stimulus_onset": relative[:-1] + np.diff(relative) / 2,
             "unit_id": np.asarray(unit_ids),

@@ -22,6 +22,7 @@ from brainobs.analysis._validation import (
     unit_groups,
     validate_bin_edges,
 )
+from brainobs.analysis.alignment import labelled
 from brainobs.analysis.binning import (
     WindowBinner,
     build_time_domain,
@@ -79,16 +80,17 @@ def psth(
     rates = totals.T / (onsets.size * np.diff(relative)[:, None])
     if smoothing_sigma is not None:
         rates = smooth_rates(rates, relative, smoothing_sigma)
-    return xr.DataArray(
+    result = labelled(
         rates,
-        name="firing_rate",
-        dims=("time_relative_to_stimulus_onset", "unit_id"),
-        coords={
+        "firing_rate",
+        ("time_relative_to_stimulus_onset", "unit_id"),
+        {
             "time_relative_to_stimulus_onset": relative[:-1] + np.diff(relative) / 2,
             "unit_id": np.asarray(ids),
         },
-        attrs={"units": "spikes/s", "n_events": int(onsets.size)},
     )
+    result.attrs.update({"units": "spikes/s", "n_events": int(onsets.size)})
+    return result
 
 
 def event_aligned_raster(
