@@ -4,9 +4,9 @@ Every script gets the session NWB (``sys.argv[1]``), the number of bins and thei
 how many units to count (``0``: all); it reads the spike times and the task block's
 presentations (not timed), then counts every unit's spikes in every presentation's bins twice
 (the first call in the fresh process, then the warm call), and prints one line of JSON:
-``first_s``, ``warm_s``, ``cpu_s`` (warm call), ``first_cpu_s``, ``output_bytes``, ``extra_peak_bytes`` (memory
-traced beyond the output during a third call; -1 when not traced), ``units``, ``spikes`` and
-``checksum`` (a hash of the counts of the first ``CHECK_UNITS`` units).
+``first_s``, ``warm_s``, ``cpu_s`` (warm call), ``first_cpu_s``, ``output_bytes``,
+``extra_peak_bytes`` (memory traced beyond the output during a third call; -1 when not
+traced), ``units``, ``spikes`` and ``checksum`` (a hash of the counts of the first ``CHECK_UNITS`` units).
 """
 
 from __future__ import annotations
