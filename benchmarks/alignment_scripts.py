@@ -6,7 +6,8 @@ presentations (not timed), then counts every unit's spikes in every presentation
 (the first call in the fresh process, then the warm call), and prints one line of JSON:
 ``first_s``, ``warm_s``, ``cpu_s`` (warm call), ``first_cpu_s``, ``output_bytes``,
 ``extra_peak_bytes`` (memory traced beyond the output during a third call; -1 when not
-traced), ``units``, ``spikes`` and ``checksum`` (a hash of the counts of the first ``CHECK_UNITS`` units).
+traced), ``units``, ``spikes`` and ``checksum`` (a hash of the first ``CHECK_UNITS`` units'
+counts).
 """
 
 from __future__ import annotations
