@@ -168,7 +168,7 @@ def time_sessions(args: argparse.Namespace, url: str, rows: list[Row]) -> dict[s
         try:
             results[name] = best_of(args.rounds, once)
         except (RuntimeError, subprocess.SubprocessError) as exc:
-            print(f"{name}: failed ({str(exc).strip().splitlines()[-1]})")
+            print(f"{name}: failed ({_error_line(str(exc))})")
         else:
             print(f"  {name}: {results[name]}", flush=True)
     return results
@@ -199,6 +199,12 @@ def print_sessions(results: dict[str, Any]) -> None:
         "wall and CPU seconds; the best of the rounds; ratios to the floor are warm calls; "
         "AllenSDK/x is the AllenSDK's first call over the row's"
     )
+
+
+def _error_line(text: str) -> str:
+    """Return the last line of a child's traceback that names an error."""
+    lines = [line for line in text.strip().splitlines() if "Error" in line]
+    return (lines or text.strip().splitlines() or ["?"])[-1].strip()
 
 
 def stream_rows(skip: set[str]) -> list[tuple[str, str, str]]:
@@ -240,7 +246,7 @@ def stream(args: argparse.Namespace, server: Any, url: str, skip: set[str]) -> N
         try:
             figures = run_child(interpreter(python), script, url, json.dumps(positions))
         except (RuntimeError, subprocess.SubprocessError) as exc:
-            print(f"{name}: failed ({str(exc).strip().splitlines()[-1]})")
+            print(f"{name}: failed ({_error_line(str(exc))})")
             continue
         moved = server.state.bytes_sent[args.nwb.name]
         wanted = figures["spikes"] * 8
