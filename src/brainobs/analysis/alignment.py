@@ -137,7 +137,7 @@ def count_into(
                     f"unit {unit!r} has {int(number.max())} spikes in one bin, more than "
                     f"dtype {counts.dtype} holds ({int(limit)}); pass dtype=np.uint32"
                 )
-            target[cells] = number
+            target[cells] = number.astype(counts.dtype, copy=False)
     return counts
 
 
