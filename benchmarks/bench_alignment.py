@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -185,6 +186,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--nwb", type=Path, help="run on this VBN session file instead")
+    parser.add_argument(
+        "--peer-units", type=int, default=100, help="units counted by pynapple (extrapolated)"
+    )
+    parser.add_argument("--skip", nargs="*", default=[], help="peers to leave out")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="fresh processes per side (best kept, --nwb)"
+    )
     return parser.parse_args(argv)
 
 
@@ -352,28 +360,55 @@ def run_reference_counts(
         return figures, np.load(Path(folder) / "counts.npy")
 
 
-def run_nwb(args: argparse.Namespace) -> int:
-    """Benchmark brainobs against the AllenSDK on a session file; print the figures."""
-    from brainobs.vbn.session import BehaviorEcephysSession
+def run_side(
+    python: str | Path, script: str, args: argparse.Namespace, units: int
+) -> dict[str, Any]:
+    """Return one side's figures from a fresh child process (first and warm call)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from peers import run_json
 
+    argv = [str(args.nwb), str(args.bins), str(args.bin_width), str(units)]
+    figures = run_json(python, script, *argv, *([] if args.no_memory else ["--trace"]))
+    figures["load"] = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    return figures
+
+
+def best(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Return ``new`` with each time the smaller of its own and ``old``'s."""
+    if old is None:
+        return new
+    merged = dict(new)
+    for key in ("first_s", "warm_s", "cpu_s", "first_cpu_s"):
+        merged[key] = min(old[key], new[key])
+    return merged
+
+
+def run_nwb(args: argparse.Namespace) -> int:
+    """Benchmark brainobs against the numpy floor, pynapple and the AllenSDK on a session file."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import alignment_scripts as scripts
+    from brainobs.vbn.session import BehaviorEcephysSession
+    from peers import peer_python, peer_version
+
+    print(f"{args.nwb.name}: {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}", flush=True)
+    sides: dict[str, dict[str, Any]] = {}
+    for _ in range(max(1, args.rounds)):  # interleaved: no side always runs first
+        for name, script in (("brainobs", scripts.BRAINOBS), ("numpy floor", scripts.FLOOR)):
+            sides[name] = best(sides.get(name), run_side(sys.executable, script, args, 0))
+    if "pynapple" not in args.skip:
+        try:
+            pynapple = peer_python("pynapple")
+            sides[f"{peer_version('pynapple')} (subset)"] = run_side(
+                pynapple, scripts.PYNAPPLE, args, args.peer_units
+            )
+        except RuntimeError as exc:
+            print(f"pynapple failed: {str(exc).strip().splitlines()[-1]}")
+    for name, figures in sides.items():
+        print(f"  {name}: {figures}", flush=True)
     session = BehaviorEcephysSession.from_nwb_path(args.nwb)
     table = task_block(session.stimulus_presentations)
-    t0 = time.perf_counter()
     spikes = session.spike_times
-    n_spikes = sum(t.size for t in spikes.values())
     edges = np.arange(args.bins + 1) * args.bin_width
-    print(
-        f"{args.nwb.name}: {len(spikes):,} units, {n_spikes:,} spikes (read in "
-        f"{time.perf_counter() - t0:.1f} s); task block {len(table):,} presentations x "
-        f"{args.bins} bins of {args.bin_width * 1e3:g} ms"
-    )
-
-    def ours_all() -> xr.DataArray:
-        return session.presentationwise_spike_counts(edges, table.index, None)
-
-    ours, result = measure(ours_all, args.repeat, memory=not args.no_memory)
-    del result
-    gc.collect()
     units = list(spikes)
     spread = np.linspace(0, len(units) - 1, max(1, min(args.reference_units, len(units))))
     subset = [units[int(i)] for i in np.unique(spread.astype(int))]  # spread over probes
@@ -381,50 +416,65 @@ def run_nwb(args: argparse.Namespace) -> int:
     mine = presentationwise_spike_counts(sub_spikes, table, edges, subset, edges="reference")
     figures, theirs = run_reference_counts(sub_spikes, table, edges)
     identical = bool(np.array_equal(mine.values, theirs))
-    print_nwb_report(ours, figures, len(spikes), n_spikes, identical)
+    print_nwb_report(sides, figures, len(units), identical)
     return 0 if identical else 1
 
 
+def _ratio(a: float, b: float) -> str:
+    """Return a / b as text (x)."""
+    return f"{a / b:.2f}x" if b > 0 else "-"
+
+
 def print_nwb_report(
-    ours: Timing, ref: dict[str, Any], n_units: int, n_spikes: int, identical: bool
+    sides: dict[str, dict[str, Any]], ref: dict[str, Any], n_units: int, identical: bool
 ) -> None:
-    """Print brainobs's figures and the AllenSDK's, extrapolated from its unit subset."""
+    """Print every side against the numpy floor and the AllenSDK (extrapolated to all units)."""
+    floor = sides["numpy floor"]
+    ours = sides["brainobs"]
     scale = n_units / ref["units"]
-    ref_wall, ref_output = ref["wall_s"] * scale, ref["output_bytes"] * scale
-    ref_peak = ref_output + ref["peak_bytes"] - ref["output_bytes"]
-    ours_peak = ours.output_bytes + max(ours.extra_peak_bytes, 0)
-    note = f"{ref['units']} of {n_units} units, extrapolated" if scale > 1 else "all units"
-    rows: list[Row] = [
-        ("units timed", f"{n_units:,}", note, ""),
-        (
-            "wall time",
-            f"{ours.wall_s:.2f} s",
-            f"{ref_wall:.1f} s",
-            f"{ref_wall / ours.wall_s:.1f}x",
-        ),
-        ("CPU time", f"{ours.cpu_s:.2f} s", f"{ref['cpu_s'] * scale:.1f} s", ""),
-        ("first call (fresh output pages)", f"{ours.first_wall_s:.2f} s", "", ""),
-        ("session spikes/s/core", f"{n_spikes / ours.cpu_s / 1e6:.1f} M", "", ""),
-        ("output array", _mb(ours.output_bytes), _mb(ref_output), ""),
-    ]
-    if ours.extra_peak_bytes >= 0:
-        rows.append(
-            (
-                "peak memory / output",
-                f"{ours_peak / ours.output_bytes:.3f}",
-                f"{ref_peak / ref_output:.3f}",
-                "",
-            )
-        )
-    rows.append(("identical counts (reference units)", "yes" if identical else "NO", "", ""))
-    print_table(rows, "AllenSDK 2.16.2")
+    ref_wall = ref["wall_s"] * scale
     print(
-        f"reference: AllenSDK EcephysSession.presentationwise_spike_counts ({note}); peak "
-        "memory traced by tracemalloc in each process; brainobs: best of the timed calls"
+        f"\n{'counts, all units':<26} {'first s':>8} {'warm s':>7} {'first cpu':>9} "
+        f"{'warm cpu':>8} {'warm/floor':>10} {'cpu/floor':>9} {'AllenSDK/x':>10} "
+        f"{'spikes/s/core':>13} {'peak/output':>11}  load"
+    )
+    for name, side in sides.items():
+        scale_side = n_units / side["units"]  # subsets are extrapolated linearly
+        first, warm = side["first_s"] * scale_side, side["warm_s"] * scale_side
+        first_cpu, cpu = side["first_cpu_s"] * scale_side, side["cpu_s"] * scale_side
+        rate = side["spikes"] / side["cpu_s"] if side["cpu_s"] > 0 else float("nan")
+        peak = "-"
+        if side["extra_peak_bytes"] >= 0:
+            peak = f"{(side['output_bytes'] + side['extra_peak_bytes']) / side['output_bytes']:.3f}"
+        print(
+            f"{name:<26} {first:>8.3f} {warm:>7.3f} {first_cpu:>9.3f} {cpu:>8.3f} "
+            f"{_ratio(warm, floor['warm_s']):>10} {_ratio(cpu, floor['cpu_s']):>9} "
+            f"{_ratio(ref_wall, warm):>10} {rate / 1e6:>11.1f} M {peak:>11}  {side['load']}"
+        )
+    ref_peak = (ref["peak_bytes"] - ref["output_bytes"]) / ref["output_bytes"] + 1
+    ref_over_floor = _ratio(ref_wall, floor["first_s"])
+    print(
+        f"{'AllenSDK 2.16.2 (est.)':<28} {ref_wall:>8.1f} {'':>8} {ref_over_floor:>11} "
+        f"{'':>10} {'1.00x':>10} {'':>13} {ref_peak:>11.3f}"
+    )
+    same_checksum = {
+        n: s["checksum"] == ours["checksum"] for n, s in sides.items() if "floor" not in n
+    }
+    print(
+        f"output {ours['output_bytes'] / 2**20:,.0f} MiB; {ours['spikes']:,} spikes; "
+        f"AllenSDK timed on {ref['units']} of {n_units} units and extrapolated; identical counts "
+        f"(brainobs edges='reference' vs AllenSDK, those units): {'yes' if identical else 'NO'}; "
+        f"same counts as brainobs (first 20 units): {same_checksum}"
     )
     print(
         json.dumps(
-            {"speedup": ref_wall / ours.wall_s, "peak_over_output": ours_peak / ours.output_bytes}
+            {
+                "speedup": ref_wall / ours["warm_s"],
+                "over_floor_warm": ours["warm_s"] / floor["warm_s"],
+                "over_floor_cpu": ours["cpu_s"] / floor["cpu_s"],
+                "over_floor_first": ours["first_s"] / floor["first_s"],
+                "spikes_per_s_core": ours["spikes"] / ours["cpu_s"],
+            }
         )
     )
 

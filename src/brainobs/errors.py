@@ -47,6 +47,10 @@ class InvalidInputError(BrainobsError, ValueError):
     """An argument or table that brainobs cannot work with (missing columns, bad windows...)."""
 
 
+class OutputTooLargeError(BrainobsError, MemoryError):
+    """A requested in-memory result larger than the memory available (the message gives sizes)."""
+
+
 # --- I/O -------------------------------------------------------------------------------------
 class CacheError(BrainobsError, OSError):
     """The cache directory cannot be used (not writable, a file where a folder should be...)."""

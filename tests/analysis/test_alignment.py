@@ -379,3 +379,141 @@ def test_event_aligned_raster():
     assert list(empty.columns) == list(raster.columns)
     with pytest.raises(InvalidInputError, match="start < stop"):
         event_aligned_raster(spikes, [1.0], window=(0.2, -0.1))
+
+
+# --- the many-unit kernel: shared buffers, groups, batches, output kinds ----------------------
+
+
+def shared_and_copied(n_units=12, seed=5):
+    """Return the same spike times as views of one buffer and as separate arrays."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(0, 400, n_units)
+    sizes[3] = 0  # a silent unit
+    trains = [np.sort(np.round(rng.uniform(0, 30, n), 3)) for n in sizes]  # many on-grid spikes
+    flat = np.concatenate(trains)
+    ends = np.cumsum(sizes)
+    views = {100 + u: flat[e - n : e] for u, (n, e) in enumerate(zip(sizes, ends, strict=True))}
+    copies = {unit: times.copy() for unit, times in views.items()}
+    return views, copies
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Make groups of units and batches of spikes tiny, so every loop runs many times."""
+    from brainobs.analysis import _validation, binning
+
+    monkeypatch.setattr(binning, "BATCH_SPIKES", 7)
+    monkeypatch.setattr(binning, "PAIRS_PER_GROUP", 40)
+    monkeypatch.setattr(_validation, "GROUP_SPIKES", 300)
+
+
+@pytest.mark.parametrize("mode", ["half_open", "reference"])
+def test_shared_buffer_and_copies_give_oracle_counts(small_batches, mode):
+    views, copies = shared_and_copied()
+    starts = np.round(np.random.default_rng(1).uniform(0, 28, 9), 3)
+    table = presentations_table(starts)
+    edges = np.round(np.arange(-0.1, 0.5001, 0.05), 3)
+    expected = oracle_counts(copies, starts, edges, inclusive=mode == "reference")
+    for spikes in (views, copies):
+        counts = presentationwise_spike_counts(spikes, table, edges, edges=mode)
+        assert np.array_equal(counts.values, expected)
+    subset = [107, 101, 110]  # out of file order: still used in place
+    picked = presentationwise_spike_counts(views, table, edges, unit_ids=subset, edges=mode)
+    assert np.array_equal(picked.values, counts.sel(unit_id=subset).values)
+
+
+def test_shared_buffer_times_psth_raster_match_copies(small_batches):
+    views, copies = shared_and_copied()
+    starts = np.array([20.0, 3.0, 3.2, 11.5])  # unordered and overlapping
+    table = presentations_table(starts, duration=0.6)
+    expected = oracle_spike_times(copies, starts, starts + 0.6)
+    frame = presentationwise_spike_times(views, table)
+    got = list(zip(frame.index, frame.stimulus_presentation_id, frame.unit_id, strict=True))
+    assert sorted(got) == sorted((t, p, u) for t, p, u, _ in expected)
+    pd.testing.assert_frame_equal(frame, presentationwise_spike_times(copies, table))
+    edges = np.arange(0, 0.61, 0.1)
+    np.testing.assert_allclose(
+        psth(views, starts, edges).values, psth(copies, starts, edges).values
+    )
+    raster = event_aligned_raster(views, starts, (-0.1, 0.3))
+    pd.testing.assert_frame_equal(raster, event_aligned_raster(copies, starts, (-0.1, 0.3)))
+    assert raster.groupby("unit_id", sort=False).size().index.is_monotonic_increasing
+
+
+def test_unsorted_or_nan_unit_in_a_shared_buffer_is_refused():
+    flat = np.array([0.1, 0.2, 0.05, 0.3, np.nan, 0.9])
+    table = presentations_table([0.0])
+    with pytest.raises(InvalidInputError, match="unit 'b' are not sorted"):
+        presentationwise_spike_counts({"a": flat[:2], "b": flat[1:4]}, table, [0, 1])
+    with pytest.raises(InvalidInputError, match="unit 'c' contain NaN"):
+        presentationwise_spike_counts({"a": flat[:2], "c": flat[3:6]}, table, [0, 1])
+    # across two units' boundary the order does not matter
+    counts = presentationwise_spike_counts({"a": flat[:2], "d": flat[2:4]}, table, [0, 1])
+    assert counts.values.ravel().tolist() == [2, 2]
+
+
+def test_integer_spike_times_are_converted():
+    spikes = {1: np.array([0, 1, 2, 5])}
+    counts = presentationwise_spike_counts(spikes, presentations_table([0]), [0, 2, 4])
+    assert counts.values.ravel().tolist() == [2, 1]
+
+
+def test_dask_output_equals_dense(monkeypatch):
+    pytest.importorskip("dask")
+    from brainobs.analysis import alignment
+
+    monkeypatch.setattr(alignment, "DASK_BLOCK_BYTES", 3 * 9 * 12 * 2)  # 3 units per block
+    views, _ = shared_and_copied()
+    table = presentations_table(np.arange(9) * 3.0)
+    edges = np.round(np.arange(0, 0.6001, 0.05), 3)
+    dense = presentationwise_spike_counts(views, table, edges)
+    lazy = presentationwise_spike_counts(views, table, edges, output="dask")
+    assert type(lazy.data).__module__.startswith("dask")
+    assert lazy.data.numblocks[2] == 4
+    assert lazy.dims == dense.dims and lazy.dtype == dense.dtype
+    assert np.array_equal(lazy.values, dense.values)
+    per_unit = lazy.sum(("stimulus_presentation_id", "time_relative_to_stimulus_onset"))
+    np.testing.assert_array_equal(
+        per_unit.compute().values,
+        dense.values.sum(axis=(0, 1), dtype=np.int64),
+    )
+
+
+def test_dense_output_that_does_not_fit_says_its_size(monkeypatch):
+    from brainobs.analysis import _validation
+    from brainobs.errors import OutputTooLargeError
+
+    monkeypatch.setattr(_validation, "available_memory", lambda: 1000)
+    spikes = {1: np.array([0.1]), 2: np.array([0.2])}
+    with pytest.raises(
+        OutputTooLargeError,
+        match=r"1.4 MiB \(2 x 3 x 250000 uint8.*only 1,000 bytes.*output='dask'",
+    ):
+        presentationwise_spike_counts(
+            spikes, presentations_table([0, 1, 2]), np.arange(250001) * 1e-6, dtype=np.uint8
+        )
+    with pytest.raises(InvalidInputError, match="output='sparse' is not known"):
+        presentationwise_spike_counts(spikes, presentations_table([0]), [0, 1], output="sparse")
+
+
+def test_counts_do_not_import_dask_on_first_call():
+    # xarray's general constructor imports Dask (seconds) the first time it looks for duck
+    # arrays; the counts and the PSTH are wrapped without it, so a first call costs what the
+    # later ones do.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from brainobs.analysis.alignment import presentationwise_spike_counts\n"
+        "from brainobs.analysis.psth import psth\n"
+        "table = pd.DataFrame({'start_time': [0.0, 1.0], 'stop_time': [0.5, 1.5]})\n"
+        "counts = presentationwise_spike_counts({3: np.array([0.1, 1.2])}, table, [0, 0.25, 0.5])\n"
+        "rates = psth({3: np.array([0.1, 1.2])}, table, [0, 0.25, 0.5])\n"
+        "print('dask' in sys.modules)\n"
+        "assert counts.data.sum() == 2 and rates.dims[1] == 'unit_id'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

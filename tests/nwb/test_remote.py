@@ -44,7 +44,10 @@ def test_block_cache_returns_exact_bytes_and_reuses_blocks() -> None:
     assert cache.read(500, 999) == DATA[500:999]
     assert fetch.calls == [(0, 1000)]
     assert cache.read(1500, 4200) == DATA[1500:4200]
-    assert fetch.calls[1:] == [(1000, 5000)]  # the missing neighbours come in one request
+    assert fetch.calls[1:] == [(1500, 4200)]  # a bulk read: exactly its bytes, one request
+    assert cache.read(2000, 2500) == DATA[2000:2500]  # its whole blocks were kept
+    assert cache.read(4100, 4300) == DATA[4100:4300]
+    assert fetch.calls[2:] == [(4000, 5000)]  # a small read: the block around it
     assert cache.read(10_000, 20_000) == DATA[10_000:]
     assert cache.read(20_000, 20_010) == b""
 
@@ -85,11 +88,23 @@ def test_block_cache_keeps_only_the_tail_of_a_long_run() -> None:
     fetch = Recorder()
     cache = BlockCache(fetch, len(DATA), block_size=1000, cache_size=2000, max_readahead=0)
     assert cache.read(0, 9500) == DATA[:9500]
+    assert fetch.calls == [(0, 9500)]
     fetch.calls.clear()
-    assert cache.read(8000, 9500) == DATA[8000:9500]  # the last two blocks stayed
+    assert cache.read(7000, 9000) == DATA[7000:9000]  # the last two whole blocks stayed
     assert fetch.calls == []
+    assert cache.read(8500, 9700) == DATA[8500:9700]  # block 8 cached, the rest exact
+    assert fetch.calls == [(9000, 9700)]
     assert cache.read(0, 10) == DATA[:10]
-    assert fetch.calls == [(0, 1000)]
+    assert fetch.calls[1:] == [(0, 1000)]
+
+
+def test_block_cache_bulk_read_to_the_end_keeps_the_short_last_block() -> None:
+    fetch = Recorder()
+    cache = BlockCache(fetch, len(DATA), block_size=1000, cache_size=3000, max_readahead=0)
+    assert cache.read(8200, 20_000) == DATA[8200:]
+    assert fetch.calls == [(8200, len(DATA))]
+    assert cache.read(10_100, 10_240) == DATA[10_100:] and cache.read(9000, 9100)
+    assert len(fetch.calls) == 1
 
 
 def test_block_cache_rejects_bad_block_size() -> None:

@@ -99,6 +99,27 @@ def test_spike_times_of_a_subset(session: BehaviorEcephysSession) -> None:
     assert session.mean_waveforms[subset[0]].shape[0] == 384
 
 
+def test_spike_times_are_views_of_one_read(session: BehaviorEcephysSession) -> None:
+    # All units come from one read of the dataset, in file order: each unit's array is a view
+    # into it (no copy per unit), which the alignment kernel then uses in place.
+    spikes = session.get_spike_times()
+    bases = {id(times.base) for times in spikes.values()}
+    assert len(bases) == 1 and next(iter(spikes.values())).base is not None
+    with h5py.File(session._file.source.path, "r") as h5:
+        ends = h5["units/spike_times_index"][()].astype(np.int64)
+        ids = h5["units/id"][()]
+        flat = h5["units/spike_times"][()]
+    starts = np.concatenate([[0], ends[:-1]])
+    for position in (0, 5, len(ids) - 1):
+        expected = flat[starts[position] : ends[position]]
+        np.testing.assert_array_equal(spikes[int(ids[position])], expected)
+    subset = [int(ids[7]), int(ids[3]), int(ids[4])]  # asked out of order
+    picked = session.get_spike_times(subset)
+    assert sorted(picked) == sorted(subset)
+    for unit in subset:
+        np.testing.assert_array_equal(picked[unit], spikes[unit])
+
+
 def test_tagged_units_follow_the_light(local_cache: Cache, vbn_release: SampleRelease) -> None:
     truth = vbn_release.unit_truth()
     sessions = local_cache.get_ecephys_session_table(filter_abnormalities=False)

@@ -103,6 +103,9 @@ def test_equal_to_the_pure_functions(session: BehaviorEcephysSession) -> None:
     ours = session.presentationwise_spike_counts(edges, table.index, units)
     pure = presentationwise_spike_counts(spikes, table, edges, unit_ids=units)
     np.testing.assert_array_equal(ours.values, pure.values)
+    lazy = session.presentationwise_spike_counts(edges, table.index, units, output="dask")
+    assert lazy.chunks is not None  # computed in blocks, only when asked
+    np.testing.assert_array_equal(lazy.values, pure.values)
     pd.testing.assert_frame_equal(
         session.presentationwise_spike_times(table.index, units),
         presentationwise_spike_times(spikes, table, unit_ids=units),

@@ -7,14 +7,17 @@ what was wrong and how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+import os
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from brainobs.errors import InvalidInputError, UnknownIdError
+from brainobs.errors import InvalidInputError, OutputTooLargeError, UnknownIdError
 
 #: Spike times: a mapping unit id -> sorted 1-D array of times in seconds, or one such array.
 SpikeTimes: TypeAlias = Mapping[Any, ArrayLike] | ArrayLike
@@ -84,6 +87,26 @@ def select_unit_ids(spikes: Mapping[Any, Any], unit_ids: Any = None) -> list[Any
     return ids
 
 
+def _unsorted_error(unit_id: Hashable, times: np.ndarray) -> InvalidInputError:
+    """Return the error for spike times that are not sorted or contain NaN."""
+    if np.isnan(times).any():
+        return InvalidInputError(
+            f"spike times of unit {unit_id!r} contain NaN; drop them with t[~np.isnan(t)]"
+        )
+    return InvalidInputError(
+        f"spike times of unit {unit_id!r} are not sorted; pass np.sort(times) instead"
+    )
+
+
+def _is_sorted(times: np.ndarray) -> bool:
+    """Return whether ``times`` is non-decreasing and NaN-free (NaN fails every comparison)."""
+    if times.size == 0:
+        return True
+    if times.size == 1:
+        return not np.isnan(times[0])
+    return bool(np.greater_equal(times[1:], times[:-1]).all())
+
+
 def unit_spike_array(spikes: Mapping[Any, Any], unit_id: Hashable) -> np.ndarray:
     """Return the spike times of ``unit_id`` as a sorted, NaN-free float64 array."""
     times = np.asarray(spikes[unit_id], dtype=np.float64)
@@ -91,15 +114,97 @@ def unit_spike_array(spikes: Mapping[Any, Any], unit_id: Hashable) -> np.ndarray
         raise InvalidInputError(
             f"spike times of unit {unit_id!r} have shape {times.shape}; expected a 1-D array"
         )
-    if times.size and np.isnan(times[-1]):
-        raise InvalidInputError(
-            f"spike times of unit {unit_id!r} contain NaN; drop them with t[~np.isnan(t)]"
-        )
-    if times.size > 1 and bool(np.any(times[1:] < times[:-1])):
-        raise InvalidInputError(
-            f"spike times of unit {unit_id!r} are not sorted; pass np.sort(times) instead"
-        )
+    if not _is_sorted(times):
+        raise _unsorted_error(unit_id, times)
     return times
+
+
+@dataclass(frozen=True)
+class UnitSpikes:
+    """Checked spike times of a group of units: one flat float64 buffer and each unit's span.
+
+    Unit ``i`` of the group has the spikes ``flat[starts[i]:stops[i]]`` (sorted, NaN-free).
+    """
+
+    flat: np.ndarray
+    starts: np.ndarray
+    stops: np.ndarray
+
+    @property
+    def n_units(self) -> int:
+        """Return the number of units in the group."""
+        return int(self.starts.size)
+
+
+#: Most spikes copied into one group when the units' arrays do not share a buffer.
+GROUP_SPIKES = 1 << 22
+
+
+def _address(array: np.ndarray) -> int:
+    """Return the address of the first element of ``array``."""
+    return int(array.__array_interface__["data"][0])
+
+
+def _shared_buffer(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return (buffer, start of each array in it) when all are slices of one float64 buffer.
+
+    Session spike times are views into the one dataset read from the file: no copy is needed.
+    """
+    base = arrays[0].base if arrays else None
+    if not isinstance(base, np.ndarray) or base.ndim != 1 or base.dtype != np.float64:
+        return None
+    if not base.flags.c_contiguous:
+        return None
+    origin, itemsize = _address(base), base.itemsize
+    starts = np.empty(len(arrays), dtype=np.intp)
+    for i, array in enumerate(arrays):
+        if array.base is not base or array.dtype != base.dtype or array.ndim != 1:
+            return None
+        if array.size > 1 and array.strides[0] != itemsize:
+            return None
+        starts[i] = (_address(array) - origin) // itemsize
+    return base, starts
+
+
+def _checked_array(unit_id: Hashable, values: Any) -> np.ndarray:
+    """Return one unit's spike times as a sorted, NaN-free 1-D float64 array (no copy if so)."""
+    times = np.asarray(values)
+    if times.dtype != np.float64:
+        times = times.astype(np.float64)
+    if times.ndim != 1:
+        raise InvalidInputError(
+            f"spike times of unit {unit_id!r} have shape {times.shape}; expected a 1-D array"
+        )
+    if not _is_sorted(times):
+        raise _unsorted_error(unit_id, times)
+    return times
+
+
+def unit_groups(
+    spikes: Mapping[Any, Any], ids: Sequence[Any], group_units: int
+) -> Iterator[tuple[int, UnitSpikes]]:
+    """Yield (position of the first unit, checked group) for groups of at most ``group_units``.
+
+    Units whose arrays are slices of one buffer (a session's spike times) are used in place;
+    others are copied into a flat buffer of at most :data:`GROUP_SPIKES` spikes per group.
+    """
+    position = 0
+    while position < len(ids):
+        chunk = ids[position : position + max(1, group_units)]
+        raw = [np.asarray(spikes[uid]) for uid in chunk]
+        sizes = np.fromiter((a.size for a in raw), np.intp, len(raw))
+        shared = _shared_buffer(raw)
+        if shared is None:
+            n = max(1, int(np.searchsorted(np.cumsum(sizes), GROUP_SPIKES, side="right")))
+            chunk, raw, sizes = chunk[:n], raw[:n], sizes[:n]
+        arrays = [_checked_array(uid, values) for uid, values in zip(chunk, raw, strict=True)]
+        if shared is not None:
+            flat, starts = shared
+        else:
+            flat = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+            starts = np.cumsum(sizes) - sizes
+        yield position, UnitSpikes(flat, starts, starts + sizes)
+        position += len(chunk)
 
 
 def validate_bin_edges(bin_edges: ArrayLike) -> np.ndarray:
@@ -206,3 +311,39 @@ def relative_window(window: Sequence[float]) -> tuple[float, float]:
             f"window {window!r} must be finite with start < stop, e.g. (-0.1, 0.5)"
         )
     return start, stop
+
+
+def available_memory() -> int | None:
+    """Return the bytes of memory available to a new allocation (None when unknown)."""
+    try:
+        with Path("/proc/meminfo").open(encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _size(n_bytes: float) -> str:
+    """Return a byte count as text in GiB or MiB."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:,.2f} GiB"
+    return f"{n_bytes / 2**20:,.1f} MiB" if n_bytes >= 2**20 else f"{int(n_bytes):,} bytes"
+
+
+def check_dense_fits(shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+    """Raise OutputTooLargeError when an array of ``shape`` would not fit in free memory."""
+    needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    available = available_memory()
+    if available is None or needed <= available:
+        return
+    raise OutputTooLargeError(
+        f"the counts array would take {_size(needed)} ({' x '.join(map(str, shape))} "
+        f"{dtype}: units x presentations x bins) but only {_size(available)} of memory is "
+        "available; pass output='dask' for an array computed in blocks of units on demand, "
+        "or ask for fewer units, presentations or bins"
+    )

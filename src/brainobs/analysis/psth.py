@@ -7,7 +7,6 @@ events in any order and overlapping windows, and use half-open windows and bins 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,14 +19,16 @@ from brainobs.analysis._validation import (
     as_spike_mapping,
     relative_window,
     select_unit_ids,
-    unit_spike_array,
+    unit_groups,
     validate_bin_edges,
 )
+from brainobs.analysis.alignment import labelled
 from brainobs.analysis.binning import (
     WindowBinner,
     build_time_domain,
-    spikes_in_windows,
+    group_size,
     uniform_step,
+    window_members,
 )
 from brainobs.errors import InvalidInputError
 
@@ -73,38 +74,23 @@ def psth(
     spikes = as_spike_mapping(spike_times)
     ids = select_unit_ids(spikes, unit_ids)
     binner = WindowBinner(build_time_domain(onsets, relative), relative, "left")
-    totals = np.empty((relative.size - 1, len(ids)))
-    for position, unit_id in enumerate(ids):
-        totals[:, position] = binner.bin_totals(unit_spike_array(spikes, unit_id))
-    rates = totals / (onsets.size * np.diff(relative)[:, None])
+    totals = np.empty((len(ids), relative.size - 1))
+    for position, group in unit_groups(spikes, ids, group_size(onsets.size)):
+        totals[position : position + group.n_units] = binner.bin_totals(group)
+    rates = totals.T / (onsets.size * np.diff(relative)[:, None])
     if smoothing_sigma is not None:
         rates = smooth_rates(rates, relative, smoothing_sigma)
-    return xr.DataArray(
+    result = labelled(
         rates,
-        name="firing_rate",
-        dims=("time_relative_to_stimulus_onset", "unit_id"),
-        coords={
+        "firing_rate",
+        ("time_relative_to_stimulus_onset", "unit_id"),
+        {
             "time_relative_to_stimulus_onset": relative[:-1] + np.diff(relative) / 2,
             "unit_id": np.asarray(ids),
         },
-        attrs={"units": "spikes/s", "n_events": int(onsets.size)},
     )
-
-
-def _raster_frame(
-    events: Sequence[np.ndarray],
-    units: Sequence[np.ndarray],
-    times: Sequence[np.ndarray],
-    unit_dtype: np.dtype[Any],
-) -> pd.DataFrame:
-    """Return the long raster frame from per-unit pieces."""
-    return pd.DataFrame(
-        {
-            "event_index": np.concatenate(events) if events else np.zeros(0, np.int64),
-            "unit_id": np.concatenate(units) if units else np.zeros(0, unit_dtype),
-            "time_relative_to_event": np.concatenate(times) if times else np.zeros(0),
-        }
-    )
+    result.attrs.update({"units": "spikes/s", "n_events": int(onsets.size)})
+    return result
 
 
 def event_aligned_raster(
@@ -124,12 +110,11 @@ def event_aligned_raster(
     start, stop = relative_window(window)
     spikes = as_spike_mapping(spike_times)
     ids = select_unit_ids(spikes, unit_ids)
-    unit_array = np.asarray(ids)
-    events, units, times = [], [], []
-    for position, unit_id in enumerate(ids):
-        spike_array = unit_spike_array(spikes, unit_id)
-        rows, index = spikes_in_windows(spike_array, onsets + start, onsets + stop)
-        events.append(rows.astype(np.int64))
-        units.append(np.repeat(unit_array[position : position + 1], rows.size))
-        times.append(spike_array[index] - onsets[rows])
-    return _raster_frame(events, units, times, unit_array.dtype)
+    units, rows, times = window_members(spikes, ids, onsets + start, onsets + stop)
+    return pd.DataFrame(
+        {
+            "event_index": rows.astype(np.int64),
+            "unit_id": np.asarray(ids)[units],
+            "time_relative_to_event": times - onsets[rows],
+        }
+    )

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from brainobs.analysis._validation import unit_spike_array
+from brainobs.analysis._validation import UnitSpikes, unit_spike_array
 from brainobs.analysis.binning import Closed, WindowBinner
 from brainobs.analysis.tuning_inputs import StimulusBlock
 from brainobs.errors import InvalidInputError
@@ -182,15 +182,23 @@ class PreferredBins:
         """Yield (unit row, (trial, bin) counts at the unit's preferred condition)."""
         for row, train in enumerate(trains):
             binner = self.binner(int(preferred[row]))
-            counts = np.zeros(binner.n_windows * binner.n_bins)
-            cells, values = binner.cell_counts(train)
-            counts[cells] = values
-            yield row, counts.reshape(binner.n_windows, binner.n_bins)
+            group = _one_unit(train)
+            counts = np.zeros(binner.n_windows * binner.n_bins, dtype=np.int64)
+            for pairs, first, lengths in binner.pairs(group):
+                for cells in binner.cells(group.flat, pairs, first, lengths):
+                    counts += np.bincount(cells, minlength=counts.size)
+            yield row, counts.reshape(binner.n_windows, binner.n_bins).astype(np.float64)
 
     def psth(self, trains: Sequence[np.ndarray], preferred: np.ndarray) -> np.ndarray:
         """Return (unit, bin): mean spikes per bin over the preferred condition's presentations."""
         out = np.zeros((len(trains), self.edges.size - 1))
         for row, train in enumerate(trains):
             binner = self.binner(int(preferred[row]))
-            out[row] = binner.bin_totals(train) / binner.n_windows
+            out[row] = binner.bin_totals(_one_unit(train))[0] / binner.n_windows
         return out
+
+
+def _one_unit(train: np.ndarray) -> UnitSpikes:
+    """Return one unit's sorted spike times as a group of one."""
+    flat = np.ascontiguousarray(train, dtype=np.float64)
+    return UnitSpikes(flat, np.zeros(1, dtype=np.intp), np.full(1, flat.size, dtype=np.intp))

@@ -16,6 +16,8 @@ import numpy as np
 from brainobs.errors import InvalidInputError
 
 Rows = slice | Sequence[int] | np.ndarray | None
+#: Reads one run of rows of a dataset (``read(dataset, slice)``), decoding as needed.
+Reader = Callable[[h5py.Dataset, slice], np.ndarray]
 
 #: Ranges closer than this many bytes are read together (one read instead of two).
 MAX_GAP_BYTES = 1 << 20
@@ -120,3 +122,47 @@ def read_ranges(
 def as_int64(values: Any) -> np.ndarray:
     """Return ``values`` as int64 (index datasets come in every width from uint8 up)."""
     return np.asarray(values).astype(np.int64, copy=False)
+
+
+def byte_ranges(dataset: h5py.Dataset, runs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Return the file byte ranges HDF5 reads for rows ``[a, b)`` of each run, merged.
+
+    Contiguous data: the rows' own bytes. Chunked data split along rows only: the rows' bytes
+    inside each uncompressed chunk, or whole chunks when filters (compression) are on. Empty
+    when the layout is not one of those (the reads then go through the block cache).
+    """
+    row = dataset.dtype.itemsize * int(np.prod(dataset.shape[1:], dtype=np.int64))
+    if dataset.chunks is None:
+        offset = dataset.id.get_offset()
+        return (
+            []
+            if offset is None
+            else _merged([(offset + a * row, offset + b * row) for a, b in runs])
+        )
+    if tuple(dataset.chunks[1:]) != tuple(dataset.shape[1:]):
+        return []
+    filtered = dataset.id.get_create_plist().get_nfilters() > 0
+    size, tail = dataset.chunks[0], (0,) * (len(dataset.shape) - 1)
+    ranges = []
+    for a, b in runs:
+        for chunk in range(a // size, (b - 1) // size + 1):
+            info = dataset.id.get_chunk_info_by_coord((chunk * size, *tail))
+            if info.byte_offset is None:
+                continue
+            if filtered:
+                ranges.append((info.byte_offset, info.byte_offset + info.size))
+                continue
+            lo, hi = max(a, chunk * size) - chunk * size, min(b, (chunk + 1) * size) - chunk * size
+            ranges.append((info.byte_offset + lo * row, info.byte_offset + hi * row))
+    return _merged(ranges)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Return byte ranges sorted, with touching or overlapping ones joined."""
+    out: list[tuple[int, int]] = []
+    for start, stop in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], stop))
+        else:
+            out.append((start, stop))
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import h5py
@@ -21,30 +22,49 @@ from brainobs.nwb.guards import check_index_dataset, check_lengths, check_ragged
 from brainobs.nwb.handle import NwbFile
 from brainobs.nwb.normalize import ColumnRules, normalize_frame
 from brainobs.nwb.selection import (
+    Reader,
     Rows,
     as_int64,
+    byte_ranges,
     read_positions,
     read_ranges,
     row_positions,
 )
 
 
-def table_columns(file: NwbFile, table: str) -> list[str]:
-    """Return the column names of ``table`` in file order (``id`` and ``*_index`` excluded)."""
+@dataclass(frozen=True)
+class TableLayout:
+    """What one listing of a DynamicTable group says: its columns and its members."""
+
+    columns: list[str]
+    members: frozenset[str]
+
+    def is_ragged(self, column: str) -> bool:
+        """Return whether ``column`` has a ``<column>_index`` (is ragged)."""
+        return f"{column}_index" in self.members
+
+
+def table_layout(file: NwbFile, table: str) -> TableLayout:
+    """Return the columns of ``table`` in file order (``id`` and ``*_index`` excluded)."""
     group = file.group(table)
     with file.reading(f"columns of {table}"):
         names = decode_value(group.attrs.get("colnames", []))
-        members = set(group.keys())
-    if isinstance(names, str):
-        names = [names]
-    listed = [n for n in names if n in members]
-    extra = sorted(
-        name
-        for name in members - set(listed) - {"id"}
-        if not (name.endswith("_index") and name[: -len("_index")] in members)
-        and isinstance(group.get(name, getlink=False), h5py.Dataset)
-    )
-    return listed + extra
+        members = frozenset(group.keys())
+        if isinstance(names, str):
+            names = [names]
+        listed = [n for n in names if n in members]
+        extra = sorted(
+            name
+            for name in members - set(listed) - {"id"}
+            if not (name.endswith("_index") and name[: -len("_index")] in members)
+            and isinstance(group.get(name, getlink=False), h5py.Dataset)
+        )
+    return TableLayout(listed + extra, members)
+
+
+def table_columns(file: NwbFile, table: str) -> list[str]:
+    """Return the column names of ``table`` in file order (``id`` and ``*_index`` excluded)."""
+    return table_layout(file, table).columns
 
 
 def is_ragged(file: NwbFile, table: str, column: str) -> bool:
@@ -106,33 +126,49 @@ def read_dynamic_table(
     table = table.rstrip("/")
     if ids is not None:
         rows = _rows_of_ids(file, table, ids, rows)
-    index = pd.Index(read_ids(file, table, rows), name="id")
-    names = _wanted_columns(file, table, columns, missing)
-    count = n_rows(file, table)
-    _check_column_lengths(file, table, names, count)
-    positions = row_positions(count, rows)
-    data = {name: _read_column(file, table, name, positions) for name in names}
+    layout = table_layout(file, table)
+    group = file.group(table)
+    with file.reading(table):
+        count = int(group["id"].shape[0])
+        positions = row_positions(count, rows)
+        index = pd.Index(as_int64(read_positions(group["id"], positions, _plain_read)), name="id")
+        names = _wanted_columns(file, table, layout, group, columns, missing)
+        _check_column_lengths(file, table, layout, group, names, count)
+        data = {name: _read_column(file, table, layout, name, positions) for name in names}
     frame = pd.DataFrame(data, index=index, columns=names)
     return normalize_frame(frame, rules)
 
 
-def _check_column_lengths(file: NwbFile, table: str, names: Sequence[str], count: int) -> None:
+def _check_column_lengths(
+    file: NwbFile,
+    table: str,
+    layout: TableLayout,
+    group: h5py.Group,
+    names: Sequence[str],
+    count: int,
+) -> None:
     """Raise CorruptFileError if a column (or a ragged column's index) is not ``count`` long."""
     lengths = {}
     for name in names:
-        ragged = is_ragged(file, table, name)
-        dataset = file.dataset(f"{table}/{name}_index" if ragged else f"{table}/{name}")
+        dataset = group[f"{name}_index" if layout.is_ragged(name) else name]
         lengths[name] = int(dataset.shape[0]) if dataset.shape else -1
     check_lengths(lengths, count, f"{table} in {file.name}")
 
 
 def _wanted_columns(
-    file: NwbFile, table: str, columns: Sequence[str] | None, missing: str
+    file: NwbFile,
+    table: str,
+    layout: TableLayout,
+    group: h5py.Group,
+    columns: Sequence[str] | None,
+    missing: str,
 ) -> list[str]:
     """Return the columns to read: the named ones that exist, else every simple column."""
-    available = table_columns(file, table)
+    available = layout.columns
     if columns is None:
-        return [name for name in available if _is_simple(file, table, name)]
+        return [
+            name for name in available if not layout.is_ragged(name) and len(group[name].shape) == 1
+        ]
     if isinstance(columns, str):
         columns = [columns]
     absent = [name for name in columns if name not in available]
@@ -144,20 +180,14 @@ def _wanted_columns(
     return [name for name in columns if name in available]
 
 
-def _is_simple(file: NwbFile, table: str, column: str) -> bool:
-    """Return whether ``column`` holds one scalar per row (not ragged, not multi-dimensional)."""
-    if is_ragged(file, table, column):
-        return False
-    return len(file.dataset(f"{table}/{column}").shape) == 1
-
-
-def _read_column(file: NwbFile, table: str, column: str, positions: slice | np.ndarray) -> Any:
+def _read_column(
+    file: NwbFile, table: str, layout: TableLayout, column: str, positions: slice | np.ndarray
+) -> Any:
     """Return one column's values for the selected rows (a list of arrays when ragged)."""
-    if is_ragged(file, table, column):
+    if layout.is_ragged(column):
         return object_column(_ragged_by_position(file, table, column, positions))
-    dataset = file.dataset(f"{table}/{column}")
-    with file.reading(f"{table}/{column}"):
-        values = read_positions(dataset, positions, _decoding_read(file))
+    dataset = file.h5[f"{table}/{column}"]
+    values = read_positions(dataset, positions, _decoding_read(file))
     if values.ndim > 1:
         return object_column(list(values))
     return values
@@ -182,6 +212,8 @@ def read_ragged(
     """Return ``{id: values}`` of a ragged column, reading only the selected rows' slices.
 
     Each value is 1-D (``spike_times``) or 2-D (``waveform_mean``: channels x samples).
+    Rows that are next to each other in the file are read with one read, and their values
+    are views into it.
     """
     table = table.rstrip("/")
     if not is_ragged(file, table, column):
@@ -190,11 +222,25 @@ def read_ragged(
             "read it with read_dynamic_table."
         )
     if ids is not None:
-        rows = _rows_of_ids(file, table, ids, rows)
-    positions = row_positions(n_rows(file, table), rows)
-    row_ids = read_ids(file, table, positions)
+        wanted = np.asarray(list(ids), dtype=np.int64)
+        found = _rows_of_ids(file, table, wanted, rows)
+        in_file_order = np.argsort(found, kind="stable")
+        positions, row_ids = as_slice(found[in_file_order]), wanted[in_file_order]
+    else:
+        positions = as_slice(row_positions(n_rows(file, table), rows))
+        row_ids = read_ids(file, table, positions)
     values = _ragged_by_position(file, table, column, positions)
     return dict(zip(row_ids.tolist(), values, strict=True))
+
+
+def as_slice(positions: slice | np.ndarray) -> slice | np.ndarray:
+    """Return ``positions`` as a slice when they are consecutive and increasing."""
+    if isinstance(positions, slice) or positions.size == 0:
+        return positions
+    start = int(positions[0])
+    if positions[-1] - start == positions.size - 1 and bool(np.all(np.diff(positions) == 1)):
+        return slice(start, start + positions.size)
+    return positions
 
 
 def ragged_bounds(
@@ -227,12 +273,37 @@ def _ragged_by_position(
     starts, stops = ragged_bounds(file, table, column, positions)
     data = file.dataset(f"{table}/{column}")
     _check_ragged_rows(file, f"{table}/{column}", data, starts, stops)
+    read = _planned(file, _decoding_read(file))
     with file.reading(f"{table}/{column}"):
         if isinstance(positions, slice) and len(starts):
-            values = read_values(data, slice(int(starts[0]), int(stops[-1])), file.ref_name)
+            values = read(data, slice(int(starts[0]), int(stops[-1])))
             cuts = [*(starts - starts[0]).tolist(), int(stops[-1] - starts[0])]
             return [values[a:b] for a, b in itertools.pairwise(cuts)]
-        return read_ranges(data, starts, stops, _decoding_read(file))
+        return read_ranges(data, starts, stops, read)
+
+
+def _planned(file: NwbFile, read: Reader) -> Reader:
+    """Return ``read`` that, on a remote file, first fetches exactly the bytes it will need.
+
+    HDF5 reads a chunked dataset chunk by chunk; fetched through the block cache, the
+    read-ahead would overshoot the selection. The planned byte ranges are pinned for the
+    read and dropped after it.
+    """
+    remote = file.remote
+    if remote is None:
+        return read
+
+    def planned(dataset: h5py.Dataset, selection: slice) -> np.ndarray:
+        ranges = byte_ranges(dataset, [(selection.start, selection.stop)])
+        if not ranges:
+            return read(dataset, selection)
+        remote.pin(ranges)
+        try:
+            return read(dataset, selection)
+        finally:
+            remote.unpin()
+
+    return planned
 
 
 def _check_ragged_rows(
@@ -274,7 +345,7 @@ def _plain_read(dataset: h5py.Dataset, selection: slice) -> np.ndarray:
     return np.asarray(dataset[selection])
 
 
-def _decoding_read(file: NwbFile) -> Any:
+def _decoding_read(file: NwbFile) -> Reader:
     """Return a reader that decodes text and references of ``file``'s datasets."""
 
     def read(dataset: h5py.Dataset, selection: slice) -> np.ndarray:

@@ -7,12 +7,14 @@ Layouts: reference/format_ecephys.md §3.1-3.2; tables as the reference's
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from brainobs.errors import MissingDataError
 from brainobs.nwb import NwbFile, read_dynamic_table, read_ids, read_ragged, table_columns
+from brainobs.nwb.decode import decode_value
 
 ECEPHYS_PATH = "/general/extracellular_ephys"
 ELECTRODES_PATH = f"{ECEPHYS_PATH}/electrodes"
@@ -46,13 +48,23 @@ CHANNEL_COLUMNS = (
 )
 
 
+def _attribute(obj: Any, name: str, default: Any = None) -> Any:
+    """Return one attribute of an h5py object, decoded (``default`` when absent)."""
+    value = obj.attrs.get(name)
+    return default if value is None else decode_value(value)
+
+
 def probe_groups(file: NwbFile) -> list[str]:
     """Return the names of the probes' electrode groups, in file order."""
-    return [
-        name
-        for name in file.keys(ECEPHYS_PATH)
-        if file.attrs(f"{ECEPHYS_PATH}/{name}").get("neurodata_type") == "EcephysElectrodeGroup"
-    ]
+    with file.reading(ECEPHYS_PATH) as h5:
+        ephys = h5.get(ECEPHYS_PATH)
+        if ephys is None:
+            return []
+        return [
+            name
+            for name, member in ephys.items()
+            if _attribute(member, "neurodata_type") == "EcephysElectrodeGroup"
+        ]
 
 
 def read_probes(file: NwbFile) -> pd.DataFrame:
@@ -62,21 +74,21 @@ def read_probes(file: NwbFile) -> pd.DataFrame:
     without LFP) and ``has_lfp_data`` the electrode group's flag.
     """
     rows = []
-    for name in probe_groups(file):
-        group = file.attrs(f"{ECEPHYS_PATH}/{name}")
-        device = (
-            file.attrs(f"/general/devices/{name}") if file.has(f"/general/devices/{name}") else {}
-        )
-        rows.append(
-            {
-                "id": int(group["probe_id"]),
-                "name": name,
-                "location": group.get("location"),
-                "sampling_rate": float(device.get("sampling_rate", np.nan)),
-                "lfp_sampling_rate": float(group.get("lfp_sampling_rate", np.nan)),
-                "has_lfp_data": bool(group.get("has_lfp_data", False)),
-            }
-        )
+    with file.reading("the probes") as h5:
+        for name in probe_groups(file):
+            group = h5[f"{ECEPHYS_PATH}/{name}"]
+            device = h5.get(f"/general/devices/{name}")
+            rate = np.nan if device is None else _attribute(device, "sampling_rate", np.nan)
+            rows.append(
+                {
+                    "id": int(_attribute(group, "probe_id")),
+                    "name": name,
+                    "location": _attribute(group, "location"),
+                    "sampling_rate": float(rate),
+                    "lfp_sampling_rate": float(_attribute(group, "lfp_sampling_rate", np.nan)),
+                    "has_lfp_data": bool(_attribute(group, "has_lfp_data", False)),
+                }
+            )
     if not rows:
         raise MissingDataError(f"{file.name} has no probes (no EcephysElectrodeGroup).")
     return pd.DataFrame(rows).set_index("id")

@@ -164,6 +164,7 @@ class StimulusAnalysisMixin:
         dtype: DTypeLike | None = None,
         large_bin_size_threshold: float = 0.001,
         time_domain_callback: Callable[[np.ndarray], np.ndarray] | None = None,
+        output: alignment.Output = "dense",
     ) -> xr.DataArray:
         """Return spike counts as DataArray ``spike_counts`` (presentation x time bin x unit).
 
@@ -171,7 +172,8 @@ class StimulusAnalysisMixin:
         ``[lo, hi)``. Dims ``(stimulus_presentation_id, time_relative_to_stimulus_onset,
         unit_id)``, time coordinate = bin centres, uint16 (uint8 with ``binarize``) unless
         ``dtype`` is given. None for ids means all presentations / all units. Only the asked
-        units' spike times are read. See
+        units' spike times are read. ``output="dask"`` computes the counts in blocks of units
+        when asked, for requests whose dense array would not fit in memory. See
         :func:`brainobs.analysis.alignment.presentationwise_spike_counts`.
         """
         presentations = self._presentations_for(stimulus_presentation_ids)
@@ -186,6 +188,7 @@ class StimulusAnalysisMixin:
             dtype=dtype,
             time_domain_callback=time_domain_callback,
             large_bin_size_threshold=large_bin_size_threshold,
+            output=output,
         )
 
     def presentationwise_spike_times(

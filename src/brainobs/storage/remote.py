@@ -4,6 +4,8 @@
 ranges: only the blocks HDF5 asks for travel. A small LRU cache of fixed-size blocks keeps the
 many small metadata reads HDF5 makes cheap; missing neighbouring blocks are fetched in one
 request, and a run of sequential reads (a chunked dataset read in order) grows a read-ahead.
+A read of a block or more that does not continue the previous one (a contiguous dataset read
+in one piece) is fetched exactly, with no rounding to blocks.
 Every byte fetched is counted (:attr:`RemoteFile.bytes_transferred`).
 """
 
@@ -21,7 +23,7 @@ from brainobs.config import TransferSettings
 from brainobs.errors import DownloadError, InvalidInputError, TransientError
 from brainobs.storage.fetchers import Fetcher
 
-DEFAULT_BLOCK_SIZE = 2 << 20  # 2 MiB
+DEFAULT_BLOCK_SIZE = 512 << 10  # 512 KiB
 DEFAULT_CACHE_SIZE = 64 << 20  # 64 MiB of blocks kept per open file
 DEFAULT_MAX_READAHEAD = 16 << 20
 
@@ -54,6 +56,7 @@ class BlockCache:
         self.max_blocks = max(1, cache_size // block_size)
         self.max_readahead_blocks = max(0, max_readahead // block_size)
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._pinned: list[tuple[int, bytes]] = []  # planned reads, fetched exactly
         self._last_stop = -1
         self._run_start = 0  # where the current run of back-to-back reads began
         self._streak = 0  # bytes of that run before the current read
@@ -71,9 +74,14 @@ class BlockCache:
             return 0
         first, last = start // self.block_size, (stop - 1) // self.block_size
         with self._lock:
-            if start != self._last_stop:
+            if self._from_pinned(start, stop, out):
+                return stop - start
+            sequential = start == self._last_stop
+            if not sequential:
                 self._run_start = start
             self._streak, self._last_stop = start - self._run_start, stop
+            if stop - start >= self.block_size and not sequential:
+                return self._read_exact(start, stop, out)
             blocks = self._gather(first, last)
         written = 0
         for index in range(first, last + 1):
@@ -83,6 +91,68 @@ class BlockCache:
             out[written : written + b - a] = blocks[index][a:b]
             written += b - a
         return written
+
+    def pin(self, ranges: list[tuple[int, int]]) -> None:
+        """Fetch each byte range exactly (one request each) and serve reads inside it from memory.
+
+        A reader that knows which bytes it needs (the chunks of a planned dataset read) pins
+        them first, so that HDF5's reads cost exactly those bytes; :meth:`unpin` drops them.
+        """
+        pinned = []
+        for start, stop in ranges:
+            stop = min(stop, self.size)
+            if stop > start:
+                pinned.append((start, self._fetch(start, stop)))
+        with self._lock:
+            self._pinned = sorted(pinned, key=lambda item: item[0])
+
+    def unpin(self) -> None:
+        """Drop the pinned ranges."""
+        with self._lock:
+            self._pinned = []
+
+    def _from_pinned(self, start: int, stop: int, out: memoryview) -> bool:
+        """Copy ``[start, stop)`` from a pinned range holding all of it; return whether one did."""
+        for origin, data in self._pinned:
+            if origin <= start and stop <= origin + len(data):
+                out[: stop - start] = memoryview(data)[start - origin : stop - origin]
+                return True
+        return False
+
+    def _read_exact(self, start: int, stop: int, out: memoryview) -> int:
+        """Copy ``[start, stop)`` into ``out``: cached blocks as they are, the rest fetched exactly.
+
+        A dataset read in one piece (spike times of a run of units) costs its own bytes only,
+        not a rounding to blocks; the whole blocks at the end of a fetched piece are cached.
+        """
+        size = self.block_size
+        first, last = start // size, (stop - 1) // size
+        for run_first, run_last, cached in _segments(first, last, self._blocks):
+            a, b = max(start, run_first * size), min(stop, (run_last + 1) * size)
+            if cached:
+                for index in range(run_first, run_last + 1):
+                    self._blocks.move_to_end(index)
+                    lo, hi = max(a, index * size), min(b, (index + 1) * size)
+                    out[lo - start : hi - start] = self._blocks[index][
+                        lo - index * size : hi - index * size
+                    ]
+                continue
+            data = self._fetch(a, b)
+            out[a - start : b - start] = data
+            self._keep_whole_blocks(a, b, data)
+        return stop - start
+
+    def _keep_whole_blocks(self, a: int, b: int, data: bytes) -> None:
+        """Cache the last whole blocks of the fetched bytes ``[a, b)`` (at most the cache)."""
+        size = self.block_size
+        first, end = -(-a // size), min(b, self.size) // size
+        if min(b, self.size) == self.size:
+            end = -(-self.size // size)  # the object's last, short block is whole too
+        for index in range(max(first, end - self.max_blocks), end):
+            lo = index * size
+            self._blocks[index] = bytes(data[lo - a : min(lo + size, self.size) - a])
+        while len(self._blocks) > self.max_blocks:
+            self._blocks.popitem(last=False)
 
     def _gather(self, first: int, last: int) -> dict[int, bytes | memoryview]:
         """Return blocks ``first..last``, fetching each missing run in one request."""
@@ -137,6 +207,20 @@ class BlockCache:
         """Drop every cached block."""
         with self._lock:
             self._blocks.clear()
+
+
+def _segments(
+    first: int, last: int, cached: OrderedDict[int, bytes]
+) -> list[tuple[int, int, bool]]:
+    """Return the runs of blocks ``first..last`` as (first, last, whether cached) triples."""
+    segments: list[tuple[int, int, bool]] = []
+    for index in range(first, last + 1):
+        hit = index in cached
+        if segments and segments[-1][2] == hit:
+            segments[-1] = (segments[-1][0], index, hit)
+        else:
+            segments.append((index, index, hit))
+    return segments
 
 
 def _runs(indices: list[int]) -> list[tuple[int, int]]:
@@ -224,6 +308,14 @@ class RemoteFile(io.RawIOBase):
     def clear_cache(self) -> None:
         """Drop the cached blocks, so that the next reads fetch again."""
         self._cache.clear()
+
+    def pin(self, ranges: list[tuple[int, int]]) -> None:
+        """Fetch the byte ranges a planned read needs, exactly, and serve reads from them."""
+        self._cache.pin(ranges)
+
+    def unpin(self) -> None:
+        """Drop the ranges :meth:`pin` fetched."""
+        self._cache.unpin()
 
     def readable(self) -> bool:
         return True
