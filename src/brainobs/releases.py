@@ -36,6 +36,9 @@ class Release:
     ``project_name`` is the first component of every key in the bucket and the prefix of the
     local cache folder (``{project_name}-{manifest_version}``). ``report_kinds`` maps each
     report kind the release's sessions declare (their ``report_kind``) to its sections.
+    ``dropin_cache_class`` is the cache of the AllenSDK drop-in flavour
+    (``from brainobs.allensdk import ...``: the reference toolkit's tables and returns) and
+    ``dropin_session_classes`` the sessions it opens.
     """
 
     name: str
@@ -49,6 +52,8 @@ class Release:
     report_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     sample_writer: str | None = None
     tour: str | None = None
+    dropin_cache_class: str | None = None
+    dropin_session_classes: tuple[str, ...] = ()
     layout: str = "cloud_cache"
     region: str = "us-west-2"
     dandisets: tuple[str, ...] = ()
@@ -87,6 +92,11 @@ class Release:
         """Return the release's session classes."""
         return tuple(self.load(name) for name in self.session_classes)
 
+    def load_dropin_classes(self) -> tuple[type, ...]:
+        """Return the drop-in flavour's cache class and session classes (none if it has none)."""
+        names = (self.dropin_cache_class, *self.dropin_session_classes)
+        return tuple(self.load(name) for name in names if name is not None)
+
     def load_sample_writer(self) -> Any:
         """Return the function writing the release's sample; raise if it has none yet."""
         if self.sample_writer is None:
@@ -109,6 +119,11 @@ VBN = Release(
     report_kinds={"vbn_ecephys": "brainobs.vbn.report:ECEPHYS_SECTIONS"},
     sample_writer="brainobs.vbn.sample_release:write_vbn_release",
     tour="brainobs.vbn.tour:tour",
+    dropin_cache_class="brainobs.vbn.dropin:VisualBehaviorNeuropixelsProjectCache",
+    dropin_session_classes=(
+        "brainobs.vbn.dropin:BehaviorEcephysSession",
+        "brainobs.vbn.dropin:BehaviorSession",
+    ),
     dandisets=("000713",),
 )
 

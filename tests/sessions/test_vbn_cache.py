@@ -48,7 +48,7 @@ def test_list_columns_are_lists_and_dates_are_tz_aware(cache: Cache) -> None:
 def test_manifest_methods(cache: Cache) -> None:
     assert cache.current_manifest().endswith("_v0.5.0.json")
     assert cache.list_manifest_file_names() == [cache.latest_manifest_file()]
-    assert cache.compare_manifests("0.5.0", "0.5.0") == "The two manifests are equivalent."
+    assert cache.compare_manifests("0.5.0", "0.5.0") == "The two manifests are equivalent"
 
 
 def test_unit_quality_filters(cache: Cache) -> None:
@@ -61,9 +61,11 @@ def test_unit_quality_filters(cache: Cache) -> None:
     assert "quality" not in valid.columns and len(valid) < len(units)
 
 
-def test_channel_validity_filter(cache: Cache) -> None:
-    everything = cache.get_channel_table(filter_by_validity=False)
-    valid = cache.get_channel_table()
+def test_channel_table_has_every_channel_unless_asked(cache: Cache) -> None:
+    everything = cache.get_channel_table()
+    assert "valid_data" in everything.columns
+    assert everything.equals(cache.get_channel_table(filter_by_validity=False))
+    valid = cache.get_channel_table(filter_by_validity=True)
     assert len(valid) == int(everything["valid_data"].sum()) < len(everything)
 
 
