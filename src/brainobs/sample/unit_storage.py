@@ -50,14 +50,23 @@ class SpikeScratch:
 
 
 def draw_to_scratch(
-    population: UnitPopulation, drive: StimulusDrive, seed: int, folder: Path
+    population: UnitPopulation,
+    drive: StimulusDrive,
+    seed: int,
+    folder: Path,
+    *,
+    by_events: bool = False,
 ) -> SpikeScratch:
-    """Draw every unit's spikes into scratch files in ``folder``; return where they are."""
+    """Draw every unit's spikes into scratch files in ``folder``; return where they are.
+
+    ``by_events``: see :func:`~brainobs.sample.spikes.iter_spike_trains`.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     times_path, amps_path = folder / "spike_times.f8", folder / "spike_amplitudes.f8"
     counts = np.zeros(len(population.table), dtype=np.int64)
     with times_path.open("wb") as t_out, amps_path.open("wb") as a_out:
-        for row, times, amplitudes in iter_spike_trains(population, drive, seed):
+        trains = iter_spike_trains(population, drive, seed, by_events=by_events)
+        for row, times, amplitudes in trains:
             counts[row] = len(times)
             times.astype(np.float64).tofile(t_out)
             amplitudes.astype(np.float64).tofile(a_out)
