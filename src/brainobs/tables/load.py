@@ -166,27 +166,23 @@ def as_reference_frame(table: pd.DataFrame, schema: TableSchema) -> pd.DataFrame
     session-table columns) stay as they are.
     """
     out = {name: _reference_column(table[name], schema) for name in table.columns}
-    frame = pd.DataFrame(out, index=table.index)
-    if pd.api.types.is_string_dtype(frame.index.dtype) and frame.index.dtype != object:
-        frame.index = frame.index.astype(object)
-    return frame
+    return reference_text(pd.DataFrame(out, index=table.index))
 
 
 def reference_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` with its text columns (and text index) as ``object`` with NaN.
+    """Return ``frame`` with its text columns, index and labels as ``object`` (NaN missing).
 
     pandas 3 reads text as its ``str`` dtype; the reference toolkit (pandas 1.5) hands out
-    ``object`` columns of Python strings with NaN for missing cells.
+    ``object`` columns of Python strings with NaN for missing cells, and ``object`` labels.
     """
     text = [name for name in frame.columns if _is_text(frame[name])]
-    index_is_text = _is_text(frame.index) and frame.index.dtype != object
-    if not text and not index_is_text:
-        return frame
     out = frame.copy()
     for name in text:
         out[name] = _object_text(out[name])
-    if index_is_text:
+    if _is_text(out.index):
         out.index = out.index.astype(object)
+    if _is_text(out.columns):  # column labels too: pandas 3 types them as text
+        out.columns = out.columns.astype(object)
     return out
 
 
