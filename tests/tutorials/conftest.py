@@ -5,7 +5,7 @@ the cache downloads what the tutorials read) and also fetches both manifest vers
 metadata tables, which the reference toolkit reads whenever it loads a manifest. Each
 comparison then starts from a copy of that cache: brainobs's drop-in and the reference both
 open it with ``from_local_cache``. The reference runs (one process per tutorial, two at a
-time) start in the background as soon as the cache is prepared.
+time) start in the background when the first comparison asks for one.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class Prepared:
     folder: Path
     first: dict[str, dict[str, Any] | BaseException]
     scratch: Path
-    reference: dict[str, Future[dict[str, Any]]] = field(default_factory=dict)
+    pool: ThreadPoolExecutor
+    runs: dict[str, Future[dict[str, Any]]] = field(default_factory=dict)
 
     def outputs(self, name: str) -> dict[str, Any]:
         """Return the drop-in flavour's outputs of ``name`` (raising what it raised)."""
@@ -76,6 +77,12 @@ class Prepared:
         if isinstance(result, BaseException):
             raise result
         return result
+
+    def reference(self, name: str, timeout: float) -> dict[str, Any]:
+        """Return the reference toolkit's outputs of ``name``; the first call starts them all."""
+        if not self.runs:
+            self.runs = {n: self.pool.submit(_reference, self, n) for n in TUTORIALS}
+        return self.runs[name].result(timeout=timeout)
 
 
 def _fetch_every_table(cache: Any) -> None:
@@ -110,20 +117,19 @@ def prepared(
     from brainobs.allensdk import VisualBehaviorNeuropixelsProjectCache as DropIn
 
     folder = tmp_path_factory.mktemp("tutorials") / "cache"
-    state = Prepared(folder, {}, tmp_path_factory.mktemp("tutorial_runs"))
-    for name in TUTORIALS:
-        cache = DropIn.from_source(str(vbn_release.root), folder)
-        try:
-            state.first[name] = run_tutorial(name, cache, folder, modern=False)
-        except Exception as exc:  # reported by the test of that tutorial
-            state.first[name] = exc
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _fetch_every_table(DropIn.from_source(str(vbn_release.root), folder))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        state.reference = {name: pool.submit(_reference, state, name) for name in TUTORIALS}
+        state = Prepared(folder, {}, tmp_path_factory.mktemp("tutorial_runs"), pool)
+        for name in TUTORIALS:
+            cache = DropIn.from_source(str(vbn_release.root), folder)
+            try:
+                state.first[name] = run_tutorial(name, cache, folder, modern=False)
+            except Exception as exc:  # reported by the test of that tutorial
+                state.first[name] = exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _fetch_every_table(DropIn.from_source(str(vbn_release.root), folder))
         yield state
-        for future in state.reference.values():
+        for future in state.runs.values():
             future.cancel()
 
 

@@ -91,7 +91,7 @@ def test_dropin_equals_the_reference_cell_by_cell(prepared: Prepared, name: str)
 
     folder = copy_cache(prepared.folder, prepared.scratch / f"ours-{name}")
     ours = encoded(run_tutorial(name, DropIn.from_local_cache(folder), folder, modern=False))
-    reference = prepared.reference[name].result(timeout=280)
+    reference = prepared.reference(name, timeout=280)
     assert list(ours) == list(reference)
     found = [
         line
