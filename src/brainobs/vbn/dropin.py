@@ -170,10 +170,10 @@ class VisualBehaviorNeuropixelsProjectCache(modern_cache.VisualBehaviorNeuropixe
         """Return every unit of every session (no quality filtering)."""
         return super().get_unit_table()
 
-    def load_manifest(self, manifest_name: str) -> None:  # type: ignore[override]
+    def load_manifest(self, manifest_name: str) -> None:
         """Switch to manifest ``manifest_name`` (a file name or a version like ``0.5.0``)."""
         super().load_manifest(manifest_name)
 
-    def load_latest_manifest(self) -> None:  # type: ignore[override]
+    def load_latest_manifest(self) -> None:
         """Switch to the newest manifest."""
         super().load_latest_manifest()

@@ -334,9 +334,8 @@ def _one_ecephys_plan(
     first_channel = ids["lims"].block(N_CHANNELS * len(probes))
     write_nwb = lfp is not None
     file_id = ids["file"].next() if write_nwb else -999
-    plan = EcephysSessionPlan(
-        ecephys_id, session, probe_ids, lfp if write_nwb else probes, file_id, 1, first_channel
-    )
+    lfp_probes = probes if lfp is None else lfp
+    plan = EcephysSessionPlan(ecephys_id, session, probe_ids, lfp_probes, file_id, 1, first_channel)
     plan.write_nwb = write_nwb
     if lfp:
         plan.lfp_file_ids = {name: ids["file"].next() for name in lfp}
