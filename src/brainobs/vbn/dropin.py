@@ -12,8 +12,6 @@ reference's data attributes and methods. Declared as ``dropin_cache_class`` in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -74,40 +72,6 @@ class BehaviorSession(modern_behavior.BehaviorSession):
         return reference_text(super().get_rolling_performance_df())
 
 
-@dataclass(frozen=True)
-class Probe:
-    """One probe of a session, as the reference's ``Probe`` describes it."""
-
-    id: int
-    name: str
-    location: str
-    sampling_rate: float
-    lfp_sampling_rate: float
-    has_lfp_data: bool
-
-
-class Probes:
-    """The probes of a session (the reference's ``get_probes_obj()``)."""
-
-    def __init__(self, table: pd.DataFrame) -> None:
-        self._table = table
-        self.probes = [
-            Probe(int(i), str(r["name"]), str(r["location"]), float(r["sampling_rate"]),
-                  float(r["lfp_sampling_rate"]), bool(r["has_lfp_data"]))
-            for i, r in table.iterrows()
-        ]  # fmt: skip
-
-    def __iter__(self) -> Iterator[Probe]:
-        return iter(self.probes)
-
-    def __len__(self) -> int:
-        return len(self.probes)
-
-    def to_dataframe(self) -> pd.DataFrame:
-        """Return the probes table (the session's ``probes``)."""
-        return self._table.copy()
-
-
 class BehaviorEcephysSession(modern_session.BehaviorEcephysSession):
     """A VBN ecephys session with the reference's tables and list of data members."""
 
@@ -130,10 +94,6 @@ class BehaviorEcephysSession(modern_session.BehaviorEcephysSession):
     def list_data_attributes_and_methods(self) -> list[str]:
         """Return the reference's names of the session's data attributes and methods."""
         return list(REFERENCE_ECEPHYS_MEMBERS)
-
-    def get_probes_obj(self) -> Probes:
-        """Return the session's probes as objects (``.probes``, ``to_dataframe()``)."""
-        return Probes(self.probes)
 
     def get_rolling_performance_df(self) -> pd.DataFrame:
         """Return the rolling performance (reward rate, hit/false-alarm rates, d')."""
