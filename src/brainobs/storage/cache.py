@@ -247,19 +247,16 @@ class ReleaseCache:
         return [str(change) for change in changes]
 
     def construct_local_manifest(self) -> int:
-        """Record the digest of every data file in the cache (the reference's method); return
-        how many files were hashed.
+        """Record the digest of every file in the versions' data folders (the reference's
+        method, for caches that lost their record); return how many files were hashed.
 
         A file recorded this way is still checked against the manifest's digest before use.
         """
-        skip = {DOWNLOADED_DATA, LAST_USED}
         found = {}
-        for path in sorted(self.cache_dir.rglob("*")):
-            parts = path.relative_to(self.cache_dir).parts
-            if parts[0] in (QUARANTINE, LOCKS, ".tables") or path.name in skip:
-                continue
-            if path.is_file() and not path.name.endswith((".json", ".part")):
-                found[str(path.absolute())] = blake2b_file(path)
+        for folder in sorted(self.cache_dir.glob(f"{self.project_name}-*")):
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.name.endswith((".json", ".part")):
+                    found[str(path.absolute())] = blake2b_file(path)
         update_downloaded_data(self.cache_dir, found)
         return len(found)
 
