@@ -24,8 +24,11 @@ PACKAGE = Path(brainobs.__file__).parent
 HOMES = {release.home: release for release in RELEASES.values()}
 REGISTRY = PACKAGE / "releases.py"
 # The package root lists the public classes for type checkers (TYPE_CHECKING imports and
-# __all__); it finds them through the registry at run time, checked below.
+# __all__); it finds them through the registry at run time, checked below. brainobs.allensdk,
+# the drop-in import line, does the same for the drop-in classes.
 ROOT = PACKAGE / "__init__.py"
+DROPIN = PACKAGE / "allensdk.py"
+PUBLIC_ROOTS = ("brainobs", "brainobs.allensdk")
 
 
 def _modules() -> Iterator[tuple[str, Path, ast.Module]]:
@@ -92,7 +95,7 @@ def test_no_release_is_registered_outside_its_declaration() -> None:
     offenders = {
         str(path.relative_to(PACKAGE)): found
         for module, path, tree in _modules()
-        if path not in (REGISTRY, ROOT) and _home_of(module) is None
+        if path not in (REGISTRY, ROOT, DROPIN) and _home_of(module) is None
         for found in [_registrations(tree, class_names)]
         if found
     }
@@ -133,8 +136,8 @@ def test_no_home_imports_another_home() -> None:
 def test_shared_layers_import_no_home() -> None:
     crossings = []
     for module, _, tree in _modules():
-        if _home_of(module) is not None or module == "brainobs":
-            continue  # the package root re-exports the public classes lazily
+        if _home_of(module) is not None or module in PUBLIC_ROOTS:
+            continue  # the public roots re-export the public classes lazily
         crossings += [
             f"{module} imports {imported}"
             for imported in _imported_modules(tree, module)
@@ -145,7 +148,14 @@ def test_shared_layers_import_no_home() -> None:
 
 def _targets(release: Release) -> list[str]:
     targets = [release.cache_class, *release.session_classes, *release.report_kinds.values()]
-    optional = (release.sample_writer, release.tour, release.summaries, release.dandi_mapping)
+    targets += release.dropin_session_classes
+    optional = (
+        release.sample_writer,
+        release.tour,
+        release.summaries,
+        release.dandi_mapping,
+        release.dropin_cache_class,
+    )
     return targets + [t for t in optional if t is not None]
 
 
@@ -159,9 +169,14 @@ def test_a_declaration_names_code_in_its_home_or_in_shared_layers(release: Relea
 
 @pytest.mark.parametrize("release", available_releases(), ids=lambda r: r.name)
 def test_every_class_of_a_home_that_serves_users_is_declared(release: Release) -> None:
+    from brainobs.report.registry import SHARED_KINDS
     from brainobs.sessions.project_cache import ProjectCache
 
-    declared = {release.load_cache_class(), *release.load_session_classes()}
+    declared = {
+        release.load_cache_class(),
+        *release.load_session_classes(),
+        *release.load_dropin_classes(),
+    }
     for module, _, _ in _modules():
         if _home_of(module) != release.home:
             continue
@@ -170,9 +185,10 @@ def test_every_class_of_a_home_that_serves_users_is_declared(release: Release) -
                 continue
             if issubclass(cls, ProjectCache) or isinstance(getattr(cls, "report_kind", None), str):
                 assert cls in declared, f"{cls.__name__} is not in the {release.name} declaration"
-    for cls in release.load_session_classes():
+    dropin_sessions = [c for c in release.load_dropin_classes() if hasattr(c, "report_kind")]
+    for cls in (*release.load_session_classes(), *dropin_sessions):
         kind = cls.report_kind
-        assert kind in release.report_kinds or _home_of(cls.__module__) is None, kind
+        assert kind in release.report_kinds or kind in SHARED_KINDS, kind
 
 
 def test_the_public_api_is_importable_from_the_package() -> None:
@@ -190,6 +206,19 @@ def test_the_public_api_is_importable_from_the_package() -> None:
 
     assert VisualBehaviorNeuropixelsProjectCache.RELEASE is RELEASES["vbn"]
     assert issubclass(BehaviorEcephysSession, BehaviorSession)
+
+
+def test_the_dropin_api_is_importable_from_brainobs_allensdk() -> None:
+    import brainobs.allensdk as dropin
+
+    for name in dropin.__all__:
+        assert getattr(dropin, name) is not None
+    for release in available_releases():
+        for cls in release.load_dropin_classes():
+            assert getattr(dropin, cls.__name__) is cls
+    assert dropin.VisualBehaviorNeuropixelsProjectCache is not (
+        brainobs.VisualBehaviorNeuropixelsProjectCache
+    )
 
 
 def test_import_paths_the_docs_once_showed_still_work() -> None:

@@ -6,6 +6,11 @@ The entry points keep the AllenSDK's names, so a tutorial ports by changing its 
 
     cache = VisualBehaviorNeuropixelsProjectCache.from_s3_cache(cache_dir="~/allen")
 
+Tutorials written for the AllenSDK run unchanged with the drop-in import line, whose classes
+hand out the reference toolkit's tables and returns (:mod:`brainobs.allensdk`)::
+
+    from brainobs.allensdk import VisualBehaviorNeuropixelsProjectCache
+
 Each release lives in a home of its own (``brainobs.vbn``...), declared in
 :mod:`brainobs.releases`; its project cache and session classes are imported from there on
 first use (so ``import brainobs`` stays fast) and listed in ``__all__`` and the

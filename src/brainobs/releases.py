@@ -38,6 +38,9 @@ class Release:
     report kind the release's sessions declare (their ``report_kind``) to its sections.
     ``dandi_mapping`` names how its data files are found among the assets of its
     ``dandisets`` on the DANDI Archive (:class:`brainobs.storage.dandi_cache.DandiMapping`).
+    ``dropin_cache_class`` is the cache of the AllenSDK drop-in flavour
+    (``from brainobs.allensdk import ...``: the reference toolkit's tables and returns) and
+    ``dropin_session_classes`` the sessions it opens.
     """
 
     name: str
@@ -52,6 +55,8 @@ class Release:
     sample_writer: str | None = None
     tour: str | None = None
     summaries: str | None = None
+    dropin_cache_class: str | None = None
+    dropin_session_classes: tuple[str, ...] = ()
     layout: str = "cloud_cache"
     region: str = "us-west-2"
     dandisets: tuple[str, ...] = ()
@@ -91,6 +96,11 @@ class Release:
         """Return the release's session classes."""
         return tuple(self.load(name) for name in self.session_classes)
 
+    def load_dropin_classes(self) -> tuple[type, ...]:
+        """Return the drop-in flavour's cache class and session classes (none if it has none)."""
+        names = (self.dropin_cache_class, *self.dropin_session_classes)
+        return tuple(self.load(name) for name in names if name is not None)
+
     def load_sample_writer(self) -> Any:
         """Return the function writing the release's sample; raise if it has none yet."""
         if self.sample_writer is None:
@@ -123,6 +133,11 @@ VBN = Release(
     sample_writer="brainobs.vbn.sample_release:write_vbn_release",
     tour="brainobs.vbn.tour:tour",
     summaries="brainobs.vbn.summary:SUMMARIES",
+    dropin_cache_class="brainobs.vbn.dropin:VisualBehaviorNeuropixelsProjectCache",
+    dropin_session_classes=(
+        "brainobs.vbn.dropin:BehaviorEcephysSession",
+        "brainobs.vbn.dropin:BehaviorSession",
+    ),
     dandisets=("000713",),
     dandi_mapping="brainobs.vbn.dandi:VBN_ON_DANDI",
 )

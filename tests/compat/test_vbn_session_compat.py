@@ -40,8 +40,10 @@ BOOLEAN_COLUMNS = ("is_change", "is_image_novel", "omitted", "rewarded", "is_sha
 def files(vbn_release: SampleRelease) -> dict[str, Any]:
     """Return the sample files the suite compares: an Sst ecephys session and a behavior file."""
     sessions = pd.read_csv(vbn_release.metadata_path("ecephys_sessions"))
-    session = sessions[sessions["genotype"].str.startswith("Sst")].iloc[0]
     probes = pd.read_csv(vbn_release.metadata_path("probes"))
+    with_lfp = probes.loc[probes["has_lfp_data"], "ecephys_session_id"]
+    sst = sessions["genotype"].str.startswith("Sst") & sessions["ecephys_session_id"].isin(with_lfp)
+    session = sessions[sst].iloc[0]
     probe = probes[(probes["ecephys_session_id"] == session["ecephys_session_id"])]
     probe = probe[probe["has_lfp_data"]].iloc[0]
     behavior = pd.read_csv(vbn_release.metadata_path("behavior_sessions"))

@@ -78,3 +78,14 @@ def test_lazy_scaled_integer_series(any_session: NwbFile) -> None:
     np.testing.assert_allclose(
         v_sig.sel(time=slice(11.0, 11.05)).values, np.arange(60, 64) * 0.001 - 0.5
     )
+
+
+def test_empty_window_reads_as_empty_array(any_session: NwbFile) -> None:
+    # A window outside the LFP selects no samples; beside a channel vector (what transposing
+    # a selection asks for) h5py cannot select nothing, so it must not be asked.
+    lfp = lazy_timeseries(any_session, LFP)
+    outside = lfp.sel(time=slice(1e6, 1e6 + 1))
+    assert outside.T.values.shape == (LFP_CHANNELS, 0)
+    picked = lfp.isel(time=slice(10, 10), channel=[0, 2])
+    assert picked.values.shape == (0, 2) and picked.values.dtype == lfp.dtype
+    assert lfp.isel(time=slice(5, 5), channel=1).values.shape == (0,)

@@ -35,12 +35,14 @@ def _chromium() -> str:
 def sample_report(
     vbn_release: SampleRelease, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[int, Report]:
-    """The report of the sample's first Sst session, through the normal cache path."""
+    """The report of the sample's Sst session with LFP, through the normal cache path."""
     cache = VisualBehaviorNeuropixelsProjectCache.from_source(
         str(vbn_release.root), tmp_path_factory.mktemp("report_cache")
     )
     sessions = cache.get_ecephys_session_table()
-    sst = sessions.index[sessions["genotype"].str.contains("Sst").to_numpy()]
+    probes = cache.get_probe_table()
+    with_lfp = sessions.index.isin(probes.loc[probes["has_lfp_data"], "ecephys_session_id"])
+    sst = sessions.index[sessions["genotype"].str.contains("Sst").to_numpy() & with_lfp]
     session_id = int(sst[0])
     session = cache.get_ecephys_session(session_id)
     return session_id, write_report(session, tmp_path_factory.mktemp("report"))

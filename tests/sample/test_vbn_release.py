@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import re
 import warnings
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 from brainobs.sample import SampleRelease
 from brainobs.storage.hashing import blake2b_file
+from brainobs.storage.local import LocalFetcher
+from brainobs.storage.manifest import Manifest
 from brainobs.vbn.sample_release import write_vbn_release
 from brainobs.vbn.schemas import VBN_SCHEMAS
 
@@ -176,3 +179,119 @@ def test_second_call_reuses_the_release(vbn_release: SampleRelease) -> None:
     before = vbn_release.manifest_path.stat().st_mtime_ns
     write_vbn_release(vbn_release.root, size="default", seed=0)
     assert vbn_release.manifest_path.stat().st_mtime_ns == before
+
+
+def _session_file(release: SampleRelease, with_lfp: bool) -> tuple[pd.Series, pd.DataFrame]:
+    """Return the row of a recording with (or without) LFP and its probes."""
+    sessions = _read(release, "ecephys_sessions")
+    probes = _read(release, "probes")
+    lfp = set(probes.loc[probes["has_lfp_data"], "ecephys_session_id"])
+    row = sessions[sessions["ecephys_session_id"].isin(lfp) == with_lfp].iloc[0]
+    return row, probes[probes["ecephys_session_id"] == row["ecephys_session_id"]]
+
+
+def test_recordings_follow_the_released_schedule(vbn_release: SampleRelease) -> None:
+    from brainobs.vbn.session import BehaviorEcephysSession
+
+    row, _ = _session_file(vbn_release, with_lfp=True)
+    with BehaviorEcephysSession.from_nwb_path(vbn_release.data_path(row["file_id"])) as session:
+        p = session.stimulus_presentations
+        names = p.groupby("stimulus_block")["stimulus_name"].first().tolist()
+        assert names[1] == names[3] == "spontaneous" and "gabor" in names[2]
+        assert names[4] == "flash_250ms" and names[0] == names[5]
+        gray = p[p["stimulus_name"] == "spontaneous"]["duration"].round().tolist()
+        assert gray == [10.0, 289.0]
+        active, replay = p[p["stimulus_block"] == 0], p[p["stimulus_block"] == 5]
+        assert len(active) == len(replay) == 800 and active["active"].all()
+        for column in ("image_name", "omitted", "is_change", "duration"):
+            assert active[column].tolist() == replay[column].tolist(), column
+        assert not replay["active"].any() and not replay["rewarded"].any()
+        flashes = p[p["stimulus_name"] == "flash_250ms"]["start_time"].diff().dropna()
+        assert np.allclose(flashes, 130 / 60, atol=0.01)
+        assert len(session.rewards) >= 16 and p["end_time"].max() > 1600
+        assert session.optotagging_table["start_time"].min() > p["end_time"].max()
+
+
+def test_flags_are_stored_as_the_released_recordings_store_them(vbn_release: SampleRelease) -> None:
+    import h5py
+
+    row, _ = _session_file(vbn_release, with_lfp=False)
+    with h5py.File(vbn_release.data_path(row["file_id"])) as h5:
+        images = next(g for name, g in h5["intervals"].items() if name.startswith("Natural"))
+        for flag in ("is_change", "omitted", "rewarded", "is_sham_change", "is_image_novel"):
+            assert images[flag].dtype == np.float64, flag  # a nullable boolean in the full table
+        assert images["active"].dtype == bool
+
+
+def test_anatomy_areas_and_out_of_brain_labels(vbn_release: SampleRelease) -> None:
+    channels = _read(vbn_release, "channels")
+    units = _read(vbn_release, "units")
+    probes = _read(vbn_release, "probes")
+    assert channels["structure_acronym"].notna().all()
+    assert (
+        (channels["structure_acronym"] == "root").groupby(channels["ecephys_probe_id"]).any().all()
+    )
+    assert "root" not in set(units["structure_acronym"])
+    per_session = units.groupby("ecephys_session_id")["structure_acronym"]
+    assert per_session.apply(lambda a: (a == "MRN").sum()).min() >= 10
+    visp = probes[probes["structure_acronyms"].str.contains("'VISp',")]
+    assert (visp["name"] == "probeC").all() and len(visp) == len(
+        _read(vbn_release, "ecephys_sessions")
+    )
+    midbrain = units[units["structure_acronym"].isin(["APN", "MRN"])]
+    assert midbrain["waveform_duration"].median() < 0.35 < units["waveform_duration"].median()
+
+
+def test_lfp_covers_the_windows_the_tutorials_read(vbn_release: SampleRelease) -> None:
+    import h5py
+
+    _, probes = _session_file(vbn_release, with_lfp=True)
+    probe = probes[probes["has_lfp_data"]].iloc[0]
+    assert (_read(vbn_release, "probes")["has_lfp_data"]).sum() == 1
+    with h5py.File(vbn_release.data_path(probe["file_id"])) as h5:
+        series = h5[f"acquisition/probe_{probe['ecephys_probe_id']}_lfp"]
+        times = next(iter(series.values()))["timestamps"][:]
+    for t0, t1 in ((100.0, 101.0), (500.0, 510.0)):
+        inside = times[(times >= t0) & (times <= t1)]
+        assert len(inside) >= 1249 * (t1 - t0) and np.diff(inside).max() < 0.001
+
+
+def test_sessions_of_the_release_kind(vbn_release: SampleRelease) -> None:
+    sessions = _read(vbn_release, "ecephys_sessions")
+    flagged = sessions[sessions["abnormal_histology"].notna()]
+    assert len(flagged) == 1 and flagged["abnormal_activity"].notna().all()
+    assert flagged["genotype"].iloc[0] == "wt/wt" and flagged["session_number"].iloc[0] == 2
+    behavior = _read(vbn_release, "behavior_sessions")
+    habituation = behavior[behavior["session_type"].str.startswith("HABITUATION")]
+    truth = vbn_release.behavior_truth().set_index("behavior_session_id")
+    assert (truth.loc[habituation["behavior_session_id"], "n_trials"] > 100).all()
+
+
+def test_manifest_versions_differ_as_the_changelog_says(vbn_release: SampleRelease) -> None:
+    import h5py
+
+    folder = vbn_release.project_dir / "manifests"
+    earlier, latest = (Manifest.from_path(p) for p in sorted(folder.glob("*.json")))
+    assert (earlier.manifest_version, latest.manifest_version) == ("0.4.0", "0.5.0")
+    changed = {k for k, e in latest.entries().items() if earlier.entries()[k] != e}
+    assert len(changed) == 2 and "metadata/units" in changed
+    [nwb] = changed - {"metadata/units"}
+    old, new = earlier.entries()[nwb], latest.entries()[nwb]
+    assert old.key == new.key and old.version_id != new.version_id
+    fetcher = LocalFetcher(vbn_release.root)
+    entry = earlier.metadata_files["units"]
+    stream = fetcher.open(entry.key, entry.version_id)
+    old_units = pd.read_csv(io.BytesIO(b"".join(stream.chunks(1 << 20))))
+    stream.close()
+    new_units = _read(vbn_release, "units")
+    assert "quality" not in old_units and "quality" in new_units
+    fixed = vbn_release.info()["amplitudes_fixed_in_latest"]
+    ratio = old_units["amplitude"] / new_units["amplitude"]
+    assert np.allclose(ratio[new_units["ecephys_session_id"].isin(fixed)], 2.0)
+    assert np.allclose(ratio[~new_units["ecephys_session_id"].isin(fixed)], 1.0)
+    older = fetcher.path_of(f".versions/{old.version_id}/{old.key}")
+    with h5py.File(older) as before, h5py.File(vbn_release.path_of(new.key)) as after:
+        for name, factor in (("spike_amplitudes", 2), ("spike_times", 1)):
+            np.testing.assert_array_equal(
+                before[f"units/{name}"][:1000], factor * after[f"units/{name}"][:1000]
+            )

@@ -42,9 +42,11 @@ def s3_cache(s3_bucket: str, tmp_path_factory: pytest.TempPathFactory) -> Cache:
 
 @pytest.fixture(scope="session")
 def ecephys_row(local_cache: Cache) -> pd.Series:
-    """The first ecephys session of a Sst mouse (it has tagged units and two LFP probes)."""
+    """The ecephys session of a Sst mouse with LFP (it has tagged units and an LFP probe)."""
     sessions = local_cache.get_ecephys_session_table(filter_abnormalities=False)
-    sst = sessions[sessions["genotype"].str.startswith("Sst")]
+    probes = local_cache.get_probe_table()
+    with_lfp = set(probes.loc[probes["has_lfp_data"], "ecephys_session_id"])
+    sst = sessions[sessions["genotype"].str.startswith("Sst") & sessions.index.isin(with_lfp)]
     return sst.iloc[0]
 
 

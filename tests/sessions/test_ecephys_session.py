@@ -11,6 +11,7 @@ import xarray as xr
 from brainobs.analysis.optotagging import optotagging_responses
 from brainobs.errors import MissingDataError, UnknownIdError
 from brainobs.sample import SampleRelease
+from brainobs.sessions.behavior import BehaviorSession
 from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
 from brainobs.vbn.session import BehaviorEcephysSession
 from tests.sessions.conftest import SMALL_BLOCKS
@@ -246,6 +247,10 @@ def test_unknown_ecephys_session_id(local_cache: Cache) -> None:
 
 
 def test_list_data_attributes_and_methods(session: BehaviorEcephysSession) -> None:
+    from brainobs.vbn.dropin import REFERENCE_ECEPHYS_MEMBERS
+
     names = session.list_data_attributes_and_methods()
-    for name in ("get_units", "spike_times", "get_lfp", "trials", "optotagging_table"):
-        assert name in names and hasattr(session, name)
+    assert set(REFERENCE_ECEPHYS_MEMBERS) < set(names)  # the reference's, and extras
+    assert all(hasattr(session, name) for name in names)
+    assert [p.name for p in session.get_probes_obj()] == session.probes["name"].tolist()
+    assert session.behavior_data_class() is BehaviorSession

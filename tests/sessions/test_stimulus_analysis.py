@@ -162,10 +162,13 @@ def test_stimulus_epochs_and_default_threshold(session: BehaviorEcephysSession) 
     assert every.loc[0, "start_time"] == first["start_time"].iloc[0]
     assert every.loc[0, "stop_time"] == first["end_time"].iloc[-1]
     default = session.get_stimulus_epochs()
-    short_spontaneous = (every["stimulus_name"] == "spontaneous") & (every["duration"] < 90)
-    assert short_spontaneous.any()  # the sample's grey screens are short
+    spontaneous = every["stimulus_name"] == "spontaneous"
+    short_spontaneous = spontaneous & (every["duration"] < 90)
+    # the released schedule's grey screens: 10 s after the task (dropped), ~289 s later (kept)
+    assert short_spontaneous.sum() == 1 and (spontaneous & ~short_spontaneous).sum() == 1
     assert len(default) == len(every) - int(short_spontaneous.sum())
-    assert "spontaneous" not in set(default["stimulus_name"])
+    kept = default[default["stimulus_name"] == "spontaneous"]
+    assert len(kept) == 1 and (kept["duration"] >= 90).all()
 
 
 def test_epochs_treat_missing_blocks_as_equal() -> None:

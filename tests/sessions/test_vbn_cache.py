@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from brainobs.cli.main import main
+from brainobs.errors import OutdatedManifestWarning
 from brainobs.sample import SampleRelease
+from brainobs.storage.hashing import blake2b_file
 from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache as Cache
 from brainobs.vbn.schemas import VBN_SCHEMAS
 from tests.support.s3 import publish_release
@@ -46,9 +49,47 @@ def test_list_columns_are_lists_and_dates_are_tz_aware(cache: Cache) -> None:
 
 
 def test_manifest_methods(cache: Cache) -> None:
-    assert cache.current_manifest().endswith("_v0.5.0.json")
-    assert cache.list_manifest_file_names() == [cache.latest_manifest_file()]
-    assert cache.compare_manifests("0.5.0", "0.5.0") == "The two manifests are equivalent."
+    names = cache.list_manifest_file_names()
+    assert [n[-12:] for n in names] == ["_v0.4.0.json", "_v0.5.0.json"]
+    assert cache.current_manifest() == cache.latest_manifest_file() == names[1]
+    assert cache.compare_manifests("0.5.0", "0.5.0") == "The two manifests are equivalent"
+    assert cache.compare_manifests(names[0], names[1]) == cache.compare_manifests("0.4.0", "0.5.0")
+    lines = cache.compare_manifests(names[0], names[1]).splitlines()
+    assert lines[:5] == ["Changes going from", names[0], "to", names[1], ""]
+    assert lines[5] == "project_metadata/units.csv changed"  # metadata first, then data
+    assert all(line.endswith(".nwb changed") for line in lines[6:]) and len(lines) == 7
+    assert cache.latest_downloaded_manifest_file() == names[1]
+    assert names[1] in cache.list_all_downloaded_manifests()
+    assert len(repr(cache.manifest)) < 200 and cache.manifest.name == names[1]
+
+
+def test_an_earlier_manifest_serves_its_own_files(
+    vbn_release: SampleRelease, tmp_path: Path
+) -> None:
+    fresh = Cache.from_source(str(vbn_release.root), tmp_path / "cache")
+    latest = fresh.get_unit_table()
+    with pytest.warns(OutdatedManifestWarning):
+        assert fresh.load_manifest("0.4.0").manifest_version == "0.4.0"
+    earlier = fresh.get_unit_table()
+    assert "quality" in latest.columns and "quality" not in earlier.columns
+    ratio = (earlier["amplitude"] / latest["amplitude"]).round(6)
+    assert set(ratio.unique()) == {1.0, 2.0}  # one recording's amplitudes were 2x off
+    assert fresh.list_all_downloaded_manifests() == fresh.list_manifest_file_names()
+    assert fresh.load_latest_manifest().manifest_version == "0.5.0"
+    assert fresh.get_unit_table().equals(latest)
+
+
+def test_construct_local_manifest_records_every_cached_file(
+    vbn_release: SampleRelease, tmp_path: Path
+) -> None:
+    fresh = Cache.from_source(str(vbn_release.root), tmp_path / "cache")
+    fresh.get_probe_table()
+    record = tmp_path / "cache" / "_downloaded_data.json"
+    record.unlink()
+    fresh.construct_local_manifest()
+    recorded = json.loads(record.read_text())
+    probes_csv = fresh.fetch_api.metadata_path("probes")
+    assert recorded == {str(probes_csv.absolute()): blake2b_file(probes_csv)}
 
 
 def test_unit_quality_filters(cache: Cache) -> None:
@@ -61,9 +102,11 @@ def test_unit_quality_filters(cache: Cache) -> None:
     assert "quality" not in valid.columns and len(valid) < len(units)
 
 
-def test_channel_validity_filter(cache: Cache) -> None:
-    everything = cache.get_channel_table(filter_by_validity=False)
-    valid = cache.get_channel_table()
+def test_channel_table_has_every_channel_unless_asked(cache: Cache) -> None:
+    everything = cache.get_channel_table()
+    assert "valid_data" in everything.columns
+    assert everything.equals(cache.get_channel_table(filter_by_validity=False))
+    valid = cache.get_channel_table(filter_by_validity=True)
     assert len(valid) == int(everything["valid_data"].sum()) < len(everything)
 
 

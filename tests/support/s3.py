@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from brainobs.storage.local import VERSIONS
 from brainobs.storage.manifest import Manifest
 
 
@@ -47,11 +48,13 @@ def s3_client(endpoint: str):
     )
 
 
-def publish_release(endpoint: str, bucket: str, root: Path) -> dict[str, str]:
+def publish_release(endpoint: str, bucket: str, root: Path) -> dict[tuple[str, str | None], str]:
     """Upload every file under ``root`` to a versioned ``bucket``, as the real release is.
 
     Data files are uploaded first; each manifest is then rewritten with the object versions
-    S3 assigned (as the release pipeline does) and uploaded. Returns key -> version id.
+    S3 assigned (as the release pipeline does) and uploaded. Older versions of objects kept
+    under ``.versions/<version id>/<key>`` (see :class:`brainobs.storage.local.LocalFetcher`)
+    are uploaded first. Returns (key, local version id or None) -> S3 version id.
     """
     client = s3_client(endpoint)
     client.create_bucket(
@@ -59,20 +62,31 @@ def publish_release(endpoint: str, bucket: str, root: Path) -> dict[str, str]:
     )
     client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(_public_read_policy(bucket)))
-    versions: dict[str, str] = {}
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    versions: dict[tuple[str, str | None], str] = {}
+    older = sorted(p for p in (root / VERSIONS).rglob("*") if p.is_file())
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and VERSIONS not in p.parts
+    )
     manifests = [p for p in files if "/manifests/" in p.as_posix()]
-    for path in files:
-        if path in manifests:
-            continue
-        key = path.relative_to(root).as_posix()
-        versions[key] = client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())[
-            "VersionId"
-        ]
+    # Older object versions (kept under .versions/<version id>/<key>) go up first, so the
+    # current files become each key's latest version, as in the real bucket.
+    for path in [*older, *(p for p in files if p not in manifests)]:
+        relative = path.relative_to(root).parts
+        local_version = relative[1] if relative[0] == VERSIONS else None
+        key = "/".join(relative[2:] if local_version else relative)
+        response = client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        versions[(key, local_version)] = response["VersionId"]
     for path in manifests:
         manifest = Manifest.from_path(path)
         restamp = lambda entries: {  # noqa: E731
-            k: dataclasses.replace(e, version_id=versions.get(e.key, e.version_id))
+            k: dataclasses.replace(
+                e,
+                version_id=versions.get(
+                    (e.key, e.version_id), versions.get((e.key, None), e.version_id)
+                ),
+            )
             for k, e in entries.items()
         }
         manifest = dataclasses.replace(

@@ -44,9 +44,9 @@ class H5BackendArray(BackendArray):
     def _read(self, key: tuple[Any, ...]) -> np.ndarray:
         """Return the values at an outer index of slices, integers and one sorted vector."""
         self.reads += 1
-        empty = [k for k in key if isinstance(k, np.ndarray) and k.size == 0]
-        if empty:
-            return np.empty(_result_shape(key, self.shape), dtype=self.dtype)
+        shape = _result_shape(key, self.shape)
+        if 0 in shape:  # h5py cannot select nothing (an empty slice beside a vector fails)
+            return np.empty(shape, dtype=self.dtype)
         with self.file.reading(self.path):
             dataset = self.file.dataset(self.path)
             check_read(dataset, key)

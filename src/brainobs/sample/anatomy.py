@@ -7,6 +7,8 @@ Neuropixels 1.0 checkerboard (x = 43, 11, 59, 27 um; two sites per 20 um row).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -31,6 +33,8 @@ TRACKS: dict[str, tuple[tuple[str, float], ...]] = {
 STRUCTURE_IDS: dict[str, int] = {
     "VISp": 385, "VISl": 409, "VISal": 402, "VISrl": 417, "VISam": 394, "VISpm": 533,
     "CA1": 382, "CA3": 463, "DG": 726, "LGd": 170, "LP": 218, "APN": 215, "MB": 313, "SCig": 10,
+    "MRN": 128, "NB": 880, "POST": 1037, "HPF": 1089, "ProS": 484682470, "SUB": 502,
+    "PO": 1020, "TH": 549, "MGv": 1072, "PIL": 560581563, "NOT": 628,
 }  # fmt: skip
 #: Entry point (AP, DV, LR um) of each probe on the cortical surface.
 ENTRY: dict[str, tuple[float, float, float]] = {
@@ -54,19 +58,27 @@ def stripped(acronym: str | float) -> str | float:
 
 
 def probe_channels(
-    rng: np.random.Generator, probe: str, probe_id: int, first_channel_id: int
+    rng: np.random.Generator,
+    probe: str,
+    probe_id: int,
+    first_channel_id: int,
+    tracks: Mapping[str, tuple[tuple[str, float], ...]] | None = None,
 ) -> pd.DataFrame:
-    """Return the 384 channels of ``probe`` with positions, CCF coordinates and structures."""
+    """Return the 384 channels of ``probe`` with positions, CCF coordinates and structures.
+
+    ``tracks`` (default :data:`TRACKS`) gives each probe's structures from the surface down.
+    """
+    track = (tracks or TRACKS)[probe]
     vertical, horizontal = site_positions()
     surface = float(rng.uniform(3100, 3500))  # vertical position of the brain surface
     depth = surface - vertical
     structures = np.full(N_CHANNELS, np.nan, dtype=object)
     top = 0.0
-    for name, thickness in TRACKS[probe]:
+    for name, thickness in track:
         inside = (depth >= top) & (depth < top + thickness)
         structures[inside] = name
         top += thickness
-    structures[(depth >= top)] = TRACKS[probe][-1][0]
+    structures[(depth >= top)] = track[-1][0]
     ap, dv, lr = _ccf(rng, probe, depth)
     valid = np.ones(N_CHANNELS, dtype=bool)
     valid[191] = False  # the Neuropixels 1.0 reference site

@@ -78,11 +78,19 @@ def sparse_convolution(
     return np.bincount(index[keep], values[keep], minlength=n)[:n]
 
 
-def unit_rate(drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray) -> np.ndarray:
-    """Return the firing rate (Hz) of one unit on the session's 5 ms grid."""
-    n = drive.n_bins
-    modulation = np.clip(1 + unit["running_modulation"] * drive.speed_on_grid / 20, 0.2, 3)
-    rate = unit["baseline_rate"] * modulation
+def running_modulation(drive: StimulusDrive, unit: pd.Series, speed: np.ndarray) -> np.ndarray:
+    """Return the factor (0.2-3) running at ``speed`` (cm/s) multiplies the baseline rate by."""
+    return np.asarray(np.clip(1 + unit["running_modulation"] * speed / 20, 0.2, 3))
+
+
+def unit_components(
+    drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Return the unit's evoked rate as (bins, weights, kernel) triples of events.
+
+    Stimulus transients (images, gabors, full-field flashes), omission responses and, for a
+    tagged unit, the raised-cosine light; every weight and kernel is non-negative.
+    """
     events = [_image_events(drive, unit, image_gain), _gabor_events(drive, unit)]
     if unit["flash_gain"] > 0:
         flash_bins = drive.bins(drive.flashes["start_time"])
@@ -90,14 +98,55 @@ def unit_rate(drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray) -> 
         events.append((flash_bins, np.full(len(flash_bins), gain)))
     bins = np.concatenate([e[0] for e in events])
     weights = np.concatenate([e[1] for e in events])
-    rate += sparse_convolution(n, bins, weights, response_kernel(unit["latency"]))
+    components = [(bins, weights, response_kernel(unit["latency"]))]
     if unit["omission_gain"] > 0:
         onsets = drive.bins(drive.image_onsets[drive.image_index < 0])
         weight = np.full(len(onsets), unit["omission_gain"] * unit["response_amplitude"])
-        rate += sparse_convolution(n, onsets, weight, response_kernel(0.12, tau=0.06, length=0.6))
+        components.append((onsets, weight, response_kernel(0.12, tau=0.06, length=0.6)))
     if unit["tagged"]:
-        rate += _raised_cosine_rate(drive, n)
+        components.append(_raised_cosine_events(drive))
+    return components
+
+
+def unit_rate(drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray) -> np.ndarray:
+    """Return the firing rate (Hz) of one unit on the session's 5 ms grid."""
+    n = drive.n_bins
+    rate = unit["baseline_rate"] * running_modulation(drive, unit, drive.speed_on_grid)
+    for bins, weights, kernel in unit_components(drive, unit, image_gain):
+        rate += sparse_convolution(n, bins, weights, kernel)
     return np.asarray(rate)
+
+
+def draw_unit_spikes(
+    rng: np.random.Generator, drive: StimulusDrive, unit: pd.Series, image_gain: np.ndarray
+) -> np.ndarray:
+    """Return the spikes :func:`draw_spikes` draws from :func:`unit_rate`, drawn by events.
+
+    The rate is a sum of non-negative parts, so its Poisson process is the superposition of
+    one process per part: the running-modulated baseline (thinned from its peak rate) and each
+    event's transient (a Poisson count placed along its kernel). The cost grows with spikes
+    and events rather than with the grid, which matters for hour-long sessions.
+    """
+    n = drive.n_bins
+    parts = [_baseline_bins(rng, drive, unit)]
+    for bins, weights, kernel in unit_components(drive, unit, image_gain):
+        counts = rng.poisson(weights * DT * kernel.sum())
+        offsets = rng.choice(len(kernel), int(counts.sum()), p=kernel / kernel.sum())
+        placed = np.repeat(bins, counts) + offsets
+        parts.append(placed[(placed >= 0) & (placed < n)])
+    placed = np.concatenate(parts)
+    times = quantized(drive.t_start + DT * (placed + rng.random(len(placed))), SPIKE_TIME_STEP)
+    return thin_refractory(np.sort(times))
+
+
+def _baseline_bins(rng: np.random.Generator, drive: StimulusDrive, unit: pd.Series) -> np.ndarray:
+    """Return the grid bins of the baseline spikes, thinned from the peak running rate."""
+    n, speed = drive.n_bins, drive.speed_on_grid
+    extremes = running_modulation(drive, unit, np.array([speed.min(), speed.max()]))
+    peak = unit["baseline_rate"] * float(extremes.max())
+    candidates = rng.integers(0, n, rng.poisson(peak * DT * n))
+    rate = unit["baseline_rate"] * running_modulation(drive, unit, speed[candidates])
+    return candidates[rng.random(len(candidates)) * peak < rate]
 
 
 def _image_events(
@@ -124,16 +173,12 @@ def _gabor_events(drive: StimulusDrive, unit: pd.Series) -> tuple[np.ndarray, np
     return drive.bins(g["start_time"]), unit["response_amplitude"] * space * tuning
 
 
-def _raised_cosine_rate(drive: StimulusDrive, n: int) -> np.ndarray:
+def _raised_cosine_events(drive: StimulusDrive) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the extra rate (Hz) of a tagged unit during the 1 s raised-cosine light."""
-    extra = np.zeros(n)
     cos_trials = drive.opto[drive.opto["stimulus_name"] == "raised_cosine"]
     shape = np.sin(np.pi * np.arange(0, 1.0, DT)) ** 2
-    for start, level in zip(cos_trials["start_time"], cos_trials["level"], strict=True):
-        first = int((start - drive.t_start) / DT)
-        stop = min(first + len(shape), n)
-        extra[first:stop] += 45.0 * level * shape[: stop - first]
-    return extra
+    bins = drive.bins(cos_trials["start_time"].to_numpy())
+    return bins, 45.0 * cos_trials["level"].to_numpy(dtype=float), shape
 
 
 def pulse_spikes(rng: np.random.Generator, drive: StimulusDrive, unit: pd.Series) -> np.ndarray:
@@ -168,14 +213,22 @@ def unit_seed(seed: int, unit_id: int) -> np.random.Generator:
 
 
 def iter_spike_trains(
-    population: UnitPopulation, drive: StimulusDrive, seed: int
+    population: UnitPopulation, drive: StimulusDrive, seed: int, *, by_events: bool = False
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Yield (row, spike times, spike amplitudes in volts) for every unit in table order."""
+    """Yield (row, spike times, spike amplitudes in volts) for every unit in table order.
+
+    ``by_events`` draws each train with :func:`draw_unit_spikes` (same process, faster for
+    long sessions) instead of on the rate grid.
+    """
     table = population.table
     for row in range(len(table)):
         unit = table.iloc[row]
         rng = unit_seed(seed, int(unit["unit_id"]))
-        times = draw_spikes(rng, unit_rate(drive, unit, population.image_gain[row]), drive.t_start)
+        gain = population.image_gain[row]
+        if by_events:
+            times = draw_unit_spikes(rng, drive, unit, gain)
+        else:
+            times = draw_spikes(rng, unit_rate(drive, unit, gain), drive.t_start)
         if unit["tagged"]:
             times = thin_refractory(np.sort(np.r_[times, pulse_spikes(rng, drive, unit)]))
         times = times[(times >= drive.t_start) & (times < drive.t_stop)]

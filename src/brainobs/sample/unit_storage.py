@@ -51,10 +51,18 @@ class SpikeScratch:
 
 
 def draw_to_scratch(
-    population: UnitPopulation, drive: StimulusDrive, seed: int, folder: Path
+    population: UnitPopulation,
+    drive: StimulusDrive,
+    seed: int,
+    folder: Path,
+    *,
+    by_events: bool = False,
 ) -> SpikeScratch:
-    """Draw every unit's spikes into scratch files in ``folder``; return where they are."""
-    trains = iter_spike_trains(population, drive, seed)
+    """Draw every unit's spikes into scratch files in ``folder``; return where they are.
+
+    ``by_events``: see :func:`~brainobs.sample.spikes.iter_spike_trains`.
+    """
+    trains = iter_spike_trains(population, drive, seed, by_events=by_events)
     return trains_to_scratch(trains, len(population.table), folder)
 
 

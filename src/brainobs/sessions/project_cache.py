@@ -8,7 +8,9 @@ table cache, lazily: nothing is downloaded or parsed until a table is asked for.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -18,19 +20,22 @@ from brainobs import config
 from brainobs.errors import InvalidInputError
 from brainobs.nwb import NwbFile
 from brainobs.releases import Release
-from brainobs.storage.cache import MirrorCache, ReleaseCache
+from brainobs.storage.cache import CacheMode, MirrorCache, ReleaseCache
 from brainobs.storage.dandi_cache import open_dandi_cache
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.local import LocalFetcher
-from brainobs.storage.manifest import Manifest
+from brainobs.storage.manifest import FileEntry, Manifest, latest_manifest_name
 from brainobs.storage.remote import BlockCacheOptions
 from brainobs.storage.s3 import S3Fetcher
 from brainobs.storage.sources import is_dandi, make_fetcher
 from brainobs.tables.cache import load_table_cached
+from brainobs.tables.load import as_reference_frame
 from brainobs.tables.schemas import TableSchema
 from brainobs.types import PathLike
 
 CacheT = TypeVar("CacheT", bound="ProjectCache")
+#: What the reference counts as a downloaded manifest in a cache folder.
+_DOWNLOADED_MANIFEST = re.compile(r".*_manifest_v.*\.json")
 
 
 class ProjectCache(ABC):
@@ -38,6 +43,8 @@ class ProjectCache(ABC):
 
     RELEASE: ClassVar[Release]
     SCHEMAS: ClassVar[dict[str, TableSchema]]
+    #: Hand tables out as the reference toolkit does (the drop-in flavour) rather than typed.
+    REFERENCE_TABLES: ClassVar[bool] = False
 
     def __init__(self, release_cache: ReleaseCache) -> None:
         self.fetch_api = release_cache
@@ -159,6 +166,11 @@ class ProjectCache(ABC):
         return cache
 
     # --- manifests (reference names) ---------------------------------------------------------
+    @property
+    def manifest(self) -> Manifest:
+        """Return the manifest in use."""
+        return self.fetch_api.manifest
+
     def list_manifest_file_names(self) -> list[str]:
         """Return the names of the manifests available, oldest first."""
         return self.fetch_api.list_manifest_file_names()
@@ -167,32 +179,72 @@ class ProjectCache(ABC):
         """Return the name of the newest manifest available."""
         return self.fetch_api.latest_manifest_file()
 
+    def list_all_downloaded_manifests(self) -> list[str]:
+        """Return the names of the manifests in the local cache, sorted by name.
+
+        A mirror (``use_static_cache``) offers only its newest manifest, as in the reference.
+        """
+        if self.fetch_api.mode is CacheMode.MIRROR:
+            return [self.fetch_api.latest_manifest_file()]
+        folder = self.fetch_api.cache_dir
+        names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+        return sorted(n for n in names if _DOWNLOADED_MANIFEST.fullmatch(n))
+
+    def latest_downloaded_manifest_file(self) -> str:
+        """Return the newest manifest in the local cache (``""`` when there is none)."""
+        names = self.list_all_downloaded_manifests()
+        return latest_manifest_name(names) if names else ""
+
     def current_manifest(self) -> str:
         """Return the name of the manifest in use."""
         return self.fetch_api.manifest.name
 
-    def load_manifest(self, manifest_name: str) -> Manifest:
+    def load_manifest(self, manifest_name: str) -> Manifest | None:
         """Switch to manifest ``manifest_name`` (a file name or a version like ``0.5.0``)."""
         self._tables.clear()
         return self.fetch_api.load_manifest(manifest_name)
 
-    def load_latest_manifest(self) -> Manifest:
+    def load_latest_manifest(self) -> Manifest | None:
         """Switch to the newest manifest."""
         self._tables.clear()
         return self.fetch_api.load_manifest(None)
 
     def compare_manifests(self, manifest_0_name: str, manifest_1_name: str) -> str:
-        """Return a description of the files that differ between two manifests."""
-        lines = self.fetch_api.compare_manifests(manifest_0_name, manifest_1_name)
-        return "\n".join(lines) if lines else "The two manifests are equivalent."
+        """Return the reference's summary of the files that changed from one manifest to another.
+
+        Both are manifest file names or versions; ``manifest_0_name`` is the older one.
+        """
+        names = [_manifest_name(self.fetch_api, n) for n in (manifest_0_name, manifest_1_name)]
+        old, new = (self.fetch_api.read_manifest(n) for n in names)
+        lines = [*_changes(old.metadata_files, new.metadata_files),
+                 *_changes(old.data_files, new.data_files)]  # fmt: skip
+        if not lines:
+            return "The two manifests are equivalent"
+        return f"Changes going from\n{names[0]}\nto\n{names[1]}\n\n" + "".join(
+            f"{line}\n" for line in lines
+        )
+
+    def construct_local_manifest(self) -> None:
+        """Record the digest of every file already in the cache (slow: it hashes them all)."""
+        self.fetch_api.construct_local_manifest()
 
     # --- tables ------------------------------------------------------------------------------
     def _table(self, name: str) -> pd.DataFrame:
-        """Return metadata table ``name`` (downloaded, verified, parsed once, then cached)."""
+        """Return metadata table ``name`` (downloaded, verified, parsed once, then cached).
+
+        With :attr:`REFERENCE_TABLES` the table has the reference toolkit's types (text list
+        reprs and dates, ``object`` text with NaN, the file's column order).
+        """
         if name not in self._tables:
-            csv_path = self.fetch_api.metadata_path(name)
-            self._tables[name] = load_table_cached(
-                csv_path, self.SCHEMAS[name], cache_dir=self._table_cache_dir()
+            schema = self.SCHEMAS[name]
+            table = load_table_cached(
+                self.fetch_api.metadata_path(name),
+                schema,
+                cache_dir=self._table_cache_dir(),
+                reference_compatible=self.REFERENCE_TABLES,
+            )
+            self._tables[name] = (
+                as_reference_frame(table, schema) if self.REFERENCE_TABLES else table
             )
         return self._tables[name].copy()
 
@@ -215,3 +267,34 @@ class ProjectCache(ABC):
     @abstractmethod
     def get_session(self, session_id: int, stream: bool = False) -> Any:
         """Return the session, experiment or behavior session with id ``session_id``."""
+
+
+def _manifest_name(release_cache: ReleaseCache, name_or_version: str) -> str:
+    """Return the manifest file name of a name or a version (``0.5.0``, ``v0.5.0``)."""
+    if name_or_version.endswith(".json"):
+        return name_or_version
+    return release_cache.read_manifest(name_or_version).name
+
+
+def _changes(old: Mapping[str, FileEntry], new: Mapping[str, FileEntry]) -> list[str]:
+    """Return the reference's change lines between two groups of files, sorted by path.
+
+    A path in both with another digest ``changed``; a path only in ``old`` is ``renamed`` to
+    a path of ``new`` with its digest, else ``deleted``; a path only in ``new`` whose digest
+    ``old`` lacks is ``created``.
+    """
+    before = {old[k].relative_path: old[k].file_hash for k in sorted(old)}
+    after = {new[k].relative_path: new[k].file_hash for k in sorted(new)}
+    named_before = set(before.values())
+    name_after = {digest: path for path, digest in after.items()}
+    lines = {}
+    for path in before.keys() | after.keys():
+        if path in before and path in after:
+            if before[path] != after[path]:
+                lines[path] = f"{path} changed"
+        elif path in before:
+            target = name_after.get(before[path])
+            lines[path] = f"{path} renamed {target}" if target else f"{path} deleted"
+        elif after[path] not in named_before:
+            lines[path] = f"{path} created"
+    return [lines[p] for p in sorted(lines)]

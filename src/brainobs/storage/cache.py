@@ -262,14 +262,32 @@ class ReleaseCache:
             write_atomic(local, body)
         return local
 
+    def read_manifest(self, version_or_name: str) -> Manifest:
+        """Return the manifest of a version (``0.5.0``) or file name, without switching to it."""
+        version = version_or_name
+        if version.endswith(".json"):
+            version = version_from_name(version)
+        name = pick_manifest_name(self.list_manifest_file_names(), version)
+        return Manifest.from_path(self._manifest_path(name))
+
     def compare_manifests(self, old: str, new: str) -> list[str]:
-        """Return lines describing the files that differ between two manifest versions."""
-        names = self.list_manifest_file_names()
-        old_m, new_m = (
-            Manifest.from_path(self._manifest_path(pick_manifest_name(names, v)))
-            for v in (old, new)
-        )
-        return [str(change) for change in compare_manifests(old_m, new_m)]
+        """Return lines describing the files that differ between two manifests (version/name)."""
+        changes = compare_manifests(self.read_manifest(old), self.read_manifest(new))
+        return [str(change) for change in changes]
+
+    def construct_local_manifest(self) -> int:
+        """Record the digest of every file in the versions' data folders (the reference's
+        method, for caches that lost their record); return how many files were hashed.
+
+        A file recorded this way is still checked against the manifest's digest before use.
+        """
+        found = {}
+        for folder in sorted(self.cache_dir.glob(f"{self.project_name}-*")):
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.name.endswith((".json", ".part")):
+                    found[str(path.absolute())] = blake2b_file(path)
+        update_downloaded_data(self.cache_dir, found)
+        return len(found)
 
     # --- files -------------------------------------------------------------------------------
     def local_path(self, entry: FileEntry, manifest: Manifest | None = None) -> Path:
@@ -454,6 +472,10 @@ class MirrorCache(ReleaseCache):
 
     def _manifest_path(self, name: str) -> Path:
         return self.cache_dir / self.manifest_prefix / name
+
+    def construct_local_manifest(self) -> int:
+        """Record nothing: a mirror is read in place and never trusted by a record."""
+        return 0
 
     def local_path(self, entry: FileEntry, manifest: Manifest | None = None) -> Path:
         """Return the path of ``entry`` in the mirror."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,8 +34,18 @@ class _FileStream:
         self._handle.close()
 
 
+#: Where a folder keeps older versions of its objects: ``<root>/.versions/<version id>/<key>``
+#: (S3 keeps every version of a key; the folder holds the current one at ``<root>/<key>``).
+VERSIONS = ".versions"
+_VERSION_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+
+
 class LocalFetcher:
-    """Serves ``<root>/<key>``; object versions are ignored (a folder holds one version)."""
+    """Serves ``<root>/<key>``, or an older version of it kept under ``<root>/.versions/``.
+
+    A version id that the folder does not keep is served by the current file, so a plain
+    mirror (one version of each key) works with any manifest that lists its files.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
@@ -53,23 +64,27 @@ class LocalFetcher:
             raise SourceError(f"Key {key!r} points outside {self.root}.")
         return path
 
-    def _existing(self, key: str) -> Path:
+    def _existing(self, key: str, version_id: str | None = None) -> Path:
+        if version_id is not None and _VERSION_ID.match(version_id):
+            older = self.path_of(f"{VERSIONS}/{version_id}/{key}")
+            if older.is_file():
+                return older
         path = self.path_of(key)
         if not path.is_file():
             raise SourceError(f"{key!r} is not in {self.describe()} (looked for {path}).")
         return path
 
     def size(self, key: str, version_id: str | None = None) -> int:
-        """Return the size in bytes of ``key``."""
-        return self._existing(key).stat().st_size
+        """Return the size in bytes of ``key`` (of its version ``version_id``)."""
+        return self._existing(key, version_id).stat().st_size
 
     def open(self, key: str, version_id: str | None = None, start: int = 0) -> _FileStream:
-        """Return a stream of ``key`` from byte ``start``."""
-        return _FileStream(self._existing(key), start)
+        """Return a stream of ``key`` (of its version ``version_id``) from byte ``start``."""
+        return _FileStream(self._existing(key, version_id), start)
 
     def read_range(self, key: str, start: int, stop: int, version_id: str | None = None) -> bytes:
-        """Return bytes ``[start, stop)`` of ``key``."""
-        path = self._existing(key)
+        """Return bytes ``[start, stop)`` of ``key`` (of its version ``version_id``)."""
+        path = self._existing(key, version_id)
         stop = min(stop, path.stat().st_size)
         with path.open("rb") as handle:
             handle.seek(start)
@@ -83,4 +98,4 @@ class LocalFetcher:
         if not base.is_dir():
             return []
         keys = (p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
-        return sorted(k for k in keys if k.startswith(prefix))
+        return sorted(k for k in keys if k.startswith(prefix) and not k.startswith(VERSIONS))

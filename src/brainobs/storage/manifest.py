@@ -94,6 +94,12 @@ class Manifest:
     metadata_file_id_column_name: str = "file_id"
     data_pipeline: tuple[Mapping[str, Any], ...] = field(default=())
 
+    def __repr__(self) -> str:
+        return (
+            f"<Manifest {self.name}: {len(self.metadata_files)} metadata files, "
+            f"{len(self.data_files)} data files>"
+        )
+
     @property
     def name(self) -> str:
         """Return the manifest's file name, as stored in the bucket and the cache."""

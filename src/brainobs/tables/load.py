@@ -14,8 +14,11 @@ and, by default, goes further than the reference:
 * an ``int64`` column that unexpectedly holds nulls loads as ``Int64`` rather than failing.
 
 ``reference_compatible=True`` returns each column with the reference toolkit's dtype instead
-(text for VBN lists and dates, float64 ``structure_id``) for code that string-matches list reprs.
-Missing or unknown columns and unparseable cells raise :class:`InvalidInputError`.
+(text for VBN lists and dates, float64 ``structure_id``), in the file's column order, for code
+that string-matches list reprs; :func:`as_reference_frame` then gives it exactly the types
+``pandas.read_csv`` gives the reference (text as ``object`` with NaN, integers as ``float64``
+only where they hold nulls). Missing or unknown columns and unparseable cells raise
+:class:`InvalidInputError`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -40,7 +44,7 @@ from brainobs.tables.columns import (
 )
 from brainobs.tables.schemas import TableSchema
 
-__all__ = ["check_columns", "read_header", "read_table"]
+__all__ = ["as_reference_frame", "check_columns", "read_header", "read_table", "reference_text"]
 
 _FAST_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
 
@@ -148,4 +152,59 @@ def read_table(
         columns[name] = to_series(table.column(name), context, reference=reference_compatible)
     df = pd.DataFrame(columns, copy=False)
     df = df.set_index(schema.index)
+    if reference_compatible:  # the reference keeps the file's order
+        return df[[c for c in header if c != schema.index]]
     return df[output_columns(schema, header)]
+
+
+def as_reference_frame(table: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Return a reference-mode table with the types ``pandas.read_csv`` gives the reference.
+
+    Text is ``object`` with NaN for missing cells (a column with no text at all is
+    ``float64`` NaN); an integer column stored as ``float64`` because it may hold nulls is
+    ``int64`` when it holds none. Nullable ``Int64`` columns (the reference casts five
+    session-table columns) stay as they are.
+    """
+    out = {name: _reference_column(table[name], schema) for name in table.columns}
+    return reference_text(pd.DataFrame(out, index=table.index))
+
+
+def reference_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with its text columns, index and labels as ``object`` (NaN missing).
+
+    pandas 3 reads text as its ``str`` dtype; the reference toolkit (pandas 1.5) hands out
+    ``object`` columns of Python strings with NaN for missing cells, and ``object`` labels.
+    """
+    text = [name for name in frame.columns if _is_text(frame[name])]
+    out = frame.copy()
+    for name in text:
+        out[name] = _object_text(out[name])
+    if _is_text(out.index):
+        out.index = out.index.astype(object)
+    if _is_text(out.columns):  # column labels too: pandas 3 types them as text
+        out.columns = out.columns.astype(object)
+    return out
+
+
+def _is_text(values: pd.Series | pd.Index) -> bool:
+    """Return True for a pandas text dtype (``str``/``string``; ``object`` text is left)."""
+    return isinstance(values.dtype, pd.StringDtype)
+
+
+def _object_text(column: pd.Series) -> pd.Series:
+    """Return a text column as ``object`` with NaN for missing cells."""
+    text = column.astype(object)
+    return text.where(text.notna(), np.nan)
+
+
+def _reference_column(column: pd.Series, schema: TableSchema) -> pd.Series:
+    """Return one column with ``read_csv``'s type (see :func:`as_reference_frame`)."""
+    spec = schema.spec(str(column.name)) if column.name in schema else None
+    if column.dtype == object or _is_text(column):
+        if column.isna().all():
+            return pd.Series(np.nan, index=column.index, dtype="float64", name=column.name)
+        return _object_text(column)
+    integral = spec is not None and spec.dtype in ("int64", "Int64")
+    if integral and column.dtype == "float64" and not column.isna().any():
+        return column.astype("int64")
+    return column

@@ -29,6 +29,11 @@ class VisualBehaviorNeuropixelsProjectCache(ProjectCache):
 
     RELEASE: ClassVar[Release] = VBN
     SCHEMAS: ClassVar[dict[str, TableSchema]] = VBN_SCHEMAS
+    PROJECT_NAME: ClassVar[str] = VBN.project_name
+    BUCKET_NAME: ClassVar[str] = VBN.bucket
+    #: The classes sessions are opened with (the drop-in flavour hands out its own).
+    ECEPHYS_SESSION_CLASS: ClassVar[type[BehaviorEcephysSession]] = BehaviorEcephysSession
+    BEHAVIOR_SESSION_CLASS: ClassVar[type[BehaviorSession]] = BehaviorSession
 
     def get_ecephys_session_table(self, filter_abnormalities: bool = True) -> pd.DataFrame:
         """Return the ecephys sessions, without abnormal ones unless asked."""
@@ -43,8 +48,8 @@ class VisualBehaviorNeuropixelsProjectCache(ProjectCache):
         """Return the probes of every ecephys session."""
         return self._table("probes")
 
-    def get_channel_table(self, filter_by_validity: bool = True) -> pd.DataFrame:
-        """Return the recording channels, only valid ones unless asked."""
+    def get_channel_table(self, filter_by_validity: bool = False) -> pd.DataFrame:
+        """Return every recording channel with ``valid_data`` (only valid ones when asked)."""
         table = self._table("channels")
         return filter_valid_channels(table) if filter_by_validity else table
 
@@ -87,7 +92,7 @@ class VisualBehaviorNeuropixelsProjectCache(ProjectCache):
         )
         file = self._open_data_file(int(row["file_id"]), stream, block_cache)
         lfp_files = LfpFiles(opener=self._lfp_opener(int(ecephys_session_id), stream, block_cache))
-        return BehaviorEcephysSession(file, lfp_files=lfp_files, **kwargs)
+        return self.ECEPHYS_SESSION_CLASS(file, lfp_files=lfp_files, **kwargs)
 
     def get_behavior_session(
         self,
@@ -117,7 +122,8 @@ class VisualBehaviorNeuropixelsProjectCache(ProjectCache):
                 "get_ecephys_session_table()",
             )
             file_id = ecephys["file_id"]
-        return BehaviorSession(self._open_data_file(int(file_id), stream, block_cache), **kwargs)
+        file = self._open_data_file(int(file_id), stream, block_cache)
+        return self.BEHAVIOR_SESSION_CLASS(file, **kwargs)
 
     @staticmethod
     def _session_row(table: pd.DataFrame, session_id: Any, what: str, lister: str) -> pd.Series:

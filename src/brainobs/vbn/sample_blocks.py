@@ -1,9 +1,10 @@
 """The stimulus schedule of a VBN ecephys session.
 
-Blocks, as in the released stimulus tables: 0 active change detection, 1 spontaneous (gray),
-2 receptive-field mapping gabors (9 x 9 grid, 3 orientations, 250 ms), 3 spontaneous,
-4 full-field flashes (250 ms, +/-1 contrast, every 2 s), 5 passive replay of (the start of) block 0
-(lick spout withdrawn). Optotagging follows the visual stimuli and is stored separately.
+Blocks, as in the released stimulus tables: 0 active change detection, 1 spontaneous (gray,
+10 s), 2 receptive-field mapping gabors (9 x 9 grid, 3 orientations, 250 ms, back to back),
+3 spontaneous (gray, ~289 s), 4 full-field flashes (250 ms, +/-1 contrast, every ~2.17 s),
+5 passive replay of block 0, flash for flash (lick spout withdrawn). Optotagging follows the
+visual stimuli and is stored separately.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ OPTO_CONDITIONS = {
 }
 OPTO_LEVELS = (1.0, 1.2, 1.35)
 DISPLAY_DELAY = 0.02
+#: Frames from one full-field flash to the next (~2.17 s, as in the released sessions).
+FLASH_INTERVAL_FRAMES = 130
 
 
 @dataclass
@@ -37,23 +40,26 @@ class SessionSchedule:
 
 
 def plan_blocks(
-    sim: TaskSimulation, gabor_repeats: int, n_flashes: int, replay_flashes: int
+    sim: TaskSimulation, gabor_repeats: int, n_flashes: int, gray_seconds: tuple[float, float]
 ) -> SessionSchedule:
-    """Return the first and last+1 frame of each of the six blocks."""
-    spont = 15 * 60
+    """Return the first and last+1 frame of each of the six blocks.
+
+    The passive replay (block 5) is as long as the active block it replays.
+    """
+    grays = [round(seconds * 60) for seconds in gray_seconds]
     lengths = [
         sim.n_frames + 60,
-        spont,
+        grays[0],
         len(GABOR_POSITIONS) ** 2 * len(GABOR_ORIENTATIONS) * gabor_repeats * 15 + 60,
-        spont,
-        n_flashes * 120 + 60,
-        min(replay_flashes, sim.n_flashes) * FLASH_FRAMES + 60,
+        grays[1],
+        n_flashes * FLASH_INTERVAL_FRAMES + 60,
+        sim.n_frames + 60,
     ]
     bounds, start = [], 0
     for length in lengths:
         bounds.append((start, start + length))
         start += length
-    return SessionSchedule(bounds, start, spont)
+    return SessionSchedule(bounds, start, grays[1])
 
 
 def gabor_rows(
@@ -78,7 +84,7 @@ def flash_rows(
     rng: np.random.Generator, first_frame: int, n_flashes: int, times: np.ndarray
 ) -> pd.DataFrame:
     """Return the full-field flash presentations (block 4)."""
-    start = first_frame + 120 * np.arange(n_flashes)
+    start = first_frame + FLASH_INTERVAL_FRAMES * np.arange(n_flashes)
     table = _timed_rows(start, start + 15, times, 4, FLASH_NAME)
     table["color"] = rng.choice([-1.0, 1.0], n_flashes)
     table["stimulus_index"] = 1
@@ -112,11 +118,9 @@ def _timed_rows(
     )
 
 
-def passive_replay(
-    active: pd.DataFrame, first_frame: int, times: np.ndarray, n_flashes: int
-) -> pd.DataFrame:
-    """Return block 5: the first ``n_flashes`` of block 0 replayed with the spout withdrawn."""
-    replay = active.iloc[:n_flashes].copy()
+def passive_replay(active: pd.DataFrame, first_frame: int, times: np.ndarray) -> pd.DataFrame:
+    """Return block 5: block 0 replayed flash for flash with the spout withdrawn."""
+    replay = active.copy()
     shift = first_frame - int(active["start_frame"].iloc[0])
     replay["start_frame"] += shift
     replay["end_frame"] += shift

@@ -47,12 +47,22 @@ PROBE_NAMES = ("probeA", "probeB", "probeC", "probeD", "probeE", "probeF")
 class SizeSpec:
     """How large a simulated release is.
 
-    ``replay_flashes`` of the active block are replayed passively (block 5);
-    ``ecephys_files_per_mouse`` of each simulated mouse's two recording days get NWB files;
-    ``metadata_only_sessions`` more ecephys sessions (of further mice) appear in the metadata
-    tables only, and their units bring units.csv to ``release_units`` rows when that is set.
-    ``contiguous`` stores the large arrays (spikes, waveforms, LFP) as the released files do:
-    contiguous and uncompressed; otherwise they are chunked and gzip-compressed.
+    A recording runs the released schedule (see :mod:`brainobs.vbn.sample_blocks`):
+    ``active_flashes`` flashes of the task, replayed passively flash for flash, gray screens of
+    ``gray_seconds``, ``gabor_repeats`` passes over the gabor grid, ``n_full_field_flashes``
+    flashes and ``opto_repeats`` of each light condition. Behavior-only sessions last
+    ``behavior_minutes`` (habituation sessions ``habituation_minutes`` when set).
+    LFP is written for the probes ``lfp_probe_names`` of the recording days ``lfp_days`` of
+    mice whose Cre line is in ``lfp_cre_lines``, over the full-field flashes and the
+    ``lfp_windows`` (seconds on the session clock: the windows the LFP tutorials select);
+    the other probes have no LFP file. ``ecephys_files_per_mouse`` of each simulated mouse's two
+    recording days get NWB files; ``metadata_only_sessions`` more ecephys sessions (of further
+    mice) appear in the metadata tables only, and their units bring units.csv to
+    ``release_units`` rows when that is set. ``contiguous`` stores the large arrays (spikes,
+    waveforms, LFP) as the released files do: contiguous and uncompressed; otherwise they are
+    chunked and gzip-compressed. ``abnormal_sessions`` (0 or 1) recordings are flagged with
+    abnormal histology and activity, as 50 released ones are. The ``dense_probes`` record
+    twice as many units as the others (the VISp insertion, which the tutorials analyse).
     """
 
     name: str
@@ -60,18 +70,29 @@ class SizeSpec:
     stage_repeats: int
     behavior_minutes: float
     active_flashes: int
-    replay_flashes: int
     units_per_probe: int
     gabor_repeats: int
     n_full_field_flashes: int
     opto_repeats: int
-    lfp_probes: int
-    lfp_seconds: float
+    lfp_probe_names: tuple[str, ...]
+    lfp_windows: tuple[tuple[float, float], ...] = ()
+    lfp_cre_lines: tuple[str, ...] = ("Sst-IRES-Cre",)
+    lfp_days: tuple[int, ...] = (1, 2)
+    gray_seconds: tuple[float, float] = (10.0, 289.0)
+    habituation_minutes: float = 0.0
     mean_rate_scale: float = 1.0
     ecephys_files_per_mouse: int = 2
     metadata_only_sessions: int = 0
     release_units: int = 0
     contiguous: bool = False
+    abnormal_sessions: int = 1
+    dense_probes: tuple[str, ...] = ("probeC",)
+
+    def minutes_of(self, session_type: str) -> float:
+        """Return how long a behavior-only session of ``session_type`` lasts (minutes)."""
+        if session_type.startswith("HABITUATION") and self.habituation_minutes:
+            return self.habituation_minutes
+        return self.behavior_minutes
 
 
 #: Units in the real release's units.csv (v0.5.0) and its ecephys sessions.
@@ -81,17 +102,17 @@ RELEASE_ECEPHYS_SESSIONS = 153
 SIZES: dict[str, SizeSpec] = {
     "default": SizeSpec(
         "default", ("wt", "Sst", "Vip"), stage_repeats=1, behavior_minutes=4.0,
-        active_flashes=200, replay_flashes=100, units_per_probe=32, gabor_repeats=1,
-        n_full_field_flashes=20, opto_repeats=6, lfp_probes=2, lfp_seconds=6.0,
-        mean_rate_scale=0.6,
+        habituation_minutes=16.0, active_flashes=800, units_per_probe=45, gabor_repeats=1,
+        n_full_field_flashes=24, opto_repeats=10, lfp_probe_names=("probeC",), lfp_days=(2,),
+        lfp_windows=((98.0, 103.0), (497.0, 513.0)), mean_rate_scale=0.4,
     ),
     "benchmark": SizeSpec(
         "benchmark", ("Sst",), stage_repeats=1, behavior_minutes=4.0,
-        active_flashes=2000, replay_flashes=2000, units_per_probe=340, gabor_repeats=3,
-        n_full_field_flashes=150, opto_repeats=50, lfp_probes=2, lfp_seconds=304.0,
-        mean_rate_scale=1.6, ecephys_files_per_mouse=1,
+        active_flashes=2000, units_per_probe=340, gabor_repeats=3,
+        n_full_field_flashes=150, opto_repeats=50, lfp_probe_names=("probeC", "probeE"),
+        gray_seconds=(10.0, 60.0), mean_rate_scale=1.6, ecephys_files_per_mouse=1,
         metadata_only_sessions=RELEASE_ECEPHYS_SESSIONS - 2, release_units=RELEASE_UNITS,
-        contiguous=True,
+        contiguous=True, dense_probes=(),
     ),
 }  # fmt: skip
 
@@ -110,11 +131,10 @@ def scaled_size(name: str, scale: float) -> SizeSpec:
         behavior_minutes=max(spec.behavior_minutes * scale, 1.0),
         gabor_repeats=shrink(spec.gabor_repeats, 1),
         active_flashes=shrink(spec.active_flashes, 80),
-        replay_flashes=shrink(spec.replay_flashes, 40),
         units_per_probe=shrink(spec.units_per_probe, 4),
         n_full_field_flashes=shrink(spec.n_full_field_flashes, 4),
         opto_repeats=shrink(spec.opto_repeats, 2),
-        lfp_seconds=float(shrink(spec.lfp_seconds, 3)),
+        gray_seconds=(spec.gray_seconds[0], max(spec.gray_seconds[1] * scale, 5.0)),
         metadata_only_sessions=shrink(
             spec.metadata_only_sessions, min(spec.metadata_only_sessions, 3)
         ),
@@ -141,6 +161,8 @@ class EcephysSessionPlan:
     first_unit_id: int = 0
     lfp_file_ids: dict[str, int] = field(default_factory=dict)
     write_nwb: bool = True
+    abnormal_histology: str | None = None
+    abnormal_activity: str | None = None
 
     def unit_id_start(self, probe: str) -> int:
         """Return the first unit id available to ``probe`` (ids advance by at most 3)."""
@@ -201,7 +223,26 @@ def plan_cohort(size: str | SizeSpec = "default", seed: int = 0) -> Cohort:
         behavior.extend(sessions)
         ecephys.extend(_ecephys_plans(rng, spec, sessions, ids))
     ecephys.extend(_metadata_only_sessions(rng, spec, mice, behavior, ecephys, ids))
+    _flag_abnormal(rng, spec, ecephys)
     return Cohort(spec, seed, mice, behavior, ecephys)
+
+
+def _flag_abnormal(
+    rng: np.random.Generator, spec: SizeSpec, ecephys: list[EcephysSessionPlan]
+) -> None:
+    """Flag the second recording of the first wild-type mouse with files as abnormal.
+
+    Like the release's flagged sessions it lists a damaged region (histology) and the time
+    (s) of epileptiform activity; the session table hides it unless asked.
+    """
+    candidates = [
+        p for p in ecephys
+        if p.write_nwb and p.behavior.mouse.cre_line is None and p.session_number == 2
+    ]  # fmt: skip
+    if spec.abnormal_sessions and candidates:
+        plan = candidates[0]
+        plan.abnormal_histology = str(["Thalamus"])
+        plan.abnormal_activity = str([int(rng.integers(300, 1500))])
 
 
 def _draw_mouse(rng: np.random.Generator, mouse_id: int, key: str, start: datetime) -> Mouse:
@@ -263,34 +304,40 @@ def _ecephys_plans(
             session.file_id = ids["file"].next()
             continue
         write = len(plans) < spec.ecephys_files_per_mouse
-        plan = _one_ecephys_plan(rng, spec, session, ids, PROBE_NAMES, write)
-        plan.session_number = len(plans) + 1
+        day = len(plans) + 1
+        records = session.mouse.cre_line in spec.lfp_cre_lines and day in spec.lfp_days
+        lfp = tuple(p for p in spec.lfp_probe_names if p in PROBE_NAMES) if records else ()
+        plan = _one_ecephys_plan(session, ids, PROBE_NAMES, lfp if write else None)
+        plan.session_number = day
         counts = rng.normal(spec.units_per_probe, spec.units_per_probe * 0.1, len(PROBE_NAMES))
+        counts *= [2.0 if name in spec.dense_probes else 1.0 for name in PROBE_NAMES]
         _assign_units(plan, np.maximum(counts.astype(np.int64), 5), ids)
         plans.append(plan)
     return plans
 
 
 def _one_ecephys_plan(
-    rng: np.random.Generator,
-    spec: SizeSpec,
     session: BehaviorSessionPlan,
     ids: dict[str, _Ids],
     probes: tuple[str, ...],
-    write_nwb: bool,
+    lfp: tuple[str, ...] | None,
 ) -> EcephysSessionPlan:
-    """Return the ecephys plan of one EPHYS behavior session recorded with ``probes``."""
+    """Return the ecephys plan of one EPHYS behavior session recorded with ``probes``.
+
+    ``lfp`` names the probes whose LFP files are written; None lists the session without any
+    file (every probe then had LFP, and file ids are -999).
+    """
     ecephys_id = ids["lims"].next()
     session.ecephys_session_id = ecephys_id
     probe_base = ids["lims"].block(len(probes))
     probe_ids = {name: probe_base + k for k, name in enumerate(probes)}
     first_channel = ids["lims"].block(N_CHANNELS * len(probes))
-    n_lfp = min(spec.lfp_probes, len(probes)) if write_nwb else len(probes)
-    lfp = tuple(sorted(rng.choice(probes, n_lfp, replace=False).tolist()))
+    write_nwb = lfp is not None
     file_id = ids["file"].next() if write_nwb else -999
-    plan = EcephysSessionPlan(ecephys_id, session, probe_ids, lfp, file_id, 1, first_channel)
+    lfp_probes = probes if lfp is None else lfp
+    plan = EcephysSessionPlan(ecephys_id, session, probe_ids, lfp_probes, file_id, 1, first_channel)
     plan.write_nwb = write_nwb
-    if write_nwb:
+    if lfp:
         plan.lfp_file_ids = {name: ids["file"].next() for name in lfp}
     return plan
 
@@ -324,7 +371,7 @@ def _metadata_only_sessions(
             k = len(plans)
             session = _recording_day(rng, mouse, stage, dprime, first_day, history, day, ids)
             behavior.append(session)
-            plan = _one_ecephys_plan(rng, spec, session, ids, probe_sets[k], write_nwb=False)
+            plan = _one_ecephys_plan(session, ids, probe_sets[k], lfp=None)
             plan.session_number = day + 1
             _assign_units(plan, counts[k], ids)
             plans.append(plan)

@@ -2,8 +2,8 @@
 
 The size is the default one with less in each session: N/2 mice (Sst, Vip and wild type in
 turn), each with its training history (one-minute behaviour-only sessions) and its two
-recording days, familiar image set G then novel set H, of ~50 units on 6 probes with LFP on one
-probe. A session file is ~3 MB and takes ~1.5 s to write, so tens of sessions are written in a
+recording days, familiar image set G then novel set H, of ~50 units on 6 probes with LFP of the
+full-field flashes on one probe of the Sst mice, and short gray screens. A session file is ~3 MB and takes ~1.5 s to write, so tens of sessions are written in a
 minute and summarised in about as long.
 """
 
@@ -31,11 +31,14 @@ def many_sessions_size(n_sessions: int) -> SizeSpec:
         name=f"sessions-{n_sessions}",
         genotypes=tuple(GENOTYPE_CYCLE[i % len(GENOTYPE_CYCLE)] for i in range(mice)),
         behavior_minutes=1.0,
+        habituation_minutes=1.0,
         active_flashes=150,
-        replay_flashes=60,
+        gray_seconds=(2.0, 5.0),
         units_per_probe=8,
         n_full_field_flashes=10,
         opto_repeats=8,
-        lfp_probes=1,
-        lfp_seconds=2.0,
+        lfp_probe_names=("probeC",),
+        lfp_windows=(),
+        abnormal_sessions=0,
+        dense_probes=(),
     )

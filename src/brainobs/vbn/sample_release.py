@@ -3,12 +3,16 @@
 Layout below ``root`` (a local mirror of the bucket ``visual-behavior-neuropixels-data``)::
 
     visual-behavior-neuropixels/
-        manifests/visual-behavior-neuropixels_project_manifest_v0.5.0.json
+        manifests/visual-behavior-neuropixels_project_manifest_v{0.4.0,0.5.0}.json
         project_metadata/{ecephys_sessions,behavior_sessions,units,probes,channels}.csv
         behavior_ecephys_sessions/<id>/ecephys_session_<id>.nwb
         behavior_ecephys_sessions/<id>/probe_<probeName>_lfp.nwb
         behavior_only_sessions/<id>/behavior_session_<id>.nwb
+    .versions/<version id>/visual-behavior-neuropixels/...   files v0.5.0 replaced
     _ground_truth/visual-behavior-neuropixels/{units.parquet,behavior_sessions.parquet,release.json}
+
+The two manifest versions differ as the real v0.4.0 and v0.5.0 do
+(:mod:`brainobs.vbn.sample_versions`).
 
 The release is written into a temporary folder beside ``root``'s project folder and renamed
 into place, so an interrupted run never leaves a half release. Ecephys sessions planned
@@ -19,7 +23,6 @@ manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import uuid
@@ -33,21 +36,21 @@ import pandas as pd
 from brainobs.errors import InvalidInputError
 from brainobs.sample import SIZES, SampleRelease
 from brainobs.sample.behavior_session import write_behavior_only
-from brainobs.storage.manifest import FileEntry, Manifest, entry_for_file
+from brainobs.storage.local import VERSIONS
 from brainobs.vbn import sample_tables as mt
 from brainobs.vbn.sample_design import Cohort, SizeSpec, plan_cohort
 from brainobs.vbn.sample_many import many_sessions_size
 from brainobs.vbn.sample_metadata_only import metadata_only_session
 from brainobs.vbn.sample_session import WrittenSession, write_ecephys_session
-
-PROJECT = "visual-behavior-neuropixels"
-BUCKET_URL = "https://visual-behavior-neuropixels-data.s3.us-west-2.amazonaws.com"
-MANIFEST_VERSION = "0.5.0"
-GROUND_TRUTH = "_ground_truth"
-DATA_PIPELINE = (
-    {"name": "AllenSDK", "version": "2.16.2", "comment": "layout of the released files"},
-    {"name": "brainobs.sample", "version": "1", "comment": "simulated data"},
+from brainobs.vbn.sample_versions import (
+    EARLIER,
+    LATEST,
+    PROJECT,
+    AmplitudeFix,
+    write_versions,
 )
+
+GROUND_TRUTH = "_ground_truth"
 UNIT_TRUTH_COLUMNS = (
     "unit_id", "ecephys_session_id", "probe_name", "structure_acronym", "fast_spiking",
     "baseline_rate", "visual", "latency", "response_amplitude", "preferred_image",
@@ -85,6 +88,7 @@ def build_release(root: Path, size: str | SizeSpec, seed: int) -> Path:
     staging = root / f".staging-{PROJECT}-{uuid.uuid4().hex[:8]}"
     try:
         _write_all(staging, plan_cohort(size, seed))
+        _move_into_place(staging / VERSIONS, root / VERSIONS)
         _move_into_place(staging / PROJECT, root / PROJECT)
         _move_into_place(staging / GROUND_TRUTH / PROJECT, root / GROUND_TRUTH / PROJECT)
     finally:
@@ -112,7 +116,7 @@ def _write_all(staging: Path, cohort: Cohort) -> None:
             continue
         key = f"behavior_only_sessions/{plan.behavior_session_id}"
         path = project / key / f"behavior_session_{plan.behavior_session_id}.nwb"
-        content = write_behavior_only(plan, cohort.size.behavior_minutes, path)
+        content = write_behavior_only(plan, cohort.size.minutes_of(plan.session_type), path)
         data_files[str(plan.file_id)] = path
         collected.behavior_truth.append(_behavior_truth(plan, content.tables.trials,
                                                         content.engaged_until_time))  # fmt: skip
@@ -125,8 +129,15 @@ def _write_all(staging: Path, cohort: Cohort) -> None:
         written = write_ecephys_session(eplan, cohort.size, folder, staging / "scratch")
         _collect_session(collected, written, data_files, folder)
     metadata = _metadata_frames(cohort, collected)
-    _write_metadata_and_manifest(project, metadata, data_files, cohort.seed)
-    _write_ground_truth(staging / GROUND_TRUTH / PROJECT, cohort, collected)
+    fix = _amplitude_fix(cohort)
+    write_versions(staging, metadata, data_files, cohort.seed, fix)
+    _write_ground_truth(staging / GROUND_TRUTH / PROJECT, cohort, collected, fix)
+
+
+def _amplitude_fix(cohort: Cohort) -> AmplitudeFix | None:
+    """Return the last recording with a file and no LFP: its amplitudes were 2x in v0.4.0."""
+    plans = [p for p in cohort.ecephys_sessions if p.write_nwb and not p.lfp_probes]
+    return AmplitudeFix(plans[-1].ecephys_session_id, plans[-1].file_id) if plans else None
 
 
 def _behavior_truth(plan: Any, trials: pd.DataFrame, engaged_until: float) -> dict[str, Any]:
@@ -175,37 +186,9 @@ def _metadata_frames(cohort: Cohort, collected: _Collected) -> dict[str, pd.Data
     }
 
 
-def _version_id(seed: int, key: str) -> str:
-    """Return a deterministic S3-style object version id for ``key``."""
-    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=24).hexdigest()
-    return digest[:32]
-
-
-def _write_metadata_and_manifest(
-    project: Path, metadata: dict[str, pd.DataFrame], data_files: dict[str, Path], seed: int
+def _write_ground_truth(
+    folder: Path, cohort: Cohort, collected: _Collected, fix: AmplitudeFix | None
 ) -> None:
-    """Write the CSVs and the manifest that lists every file with its hash and size."""
-    folder = project / "project_metadata"
-    folder.mkdir(parents=True, exist_ok=True)
-    entries: dict[str, FileEntry] = {}
-    for name, table in metadata.items():
-        path = folder / f"{name}.csv"
-        table.to_csv(path, index=False)
-        entries[name] = _entry(project, path, seed)
-    data = {file_id: _entry(project, path, seed) for file_id, path in data_files.items()}
-    manifest = Manifest(PROJECT, MANIFEST_VERSION, entries, data, "file_id", DATA_PIPELINE)
-    out = project / "manifests" / manifest.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(manifest.to_json(), encoding="utf-8")
-
-
-def _entry(project: Path, path: Path, seed: int) -> FileEntry:
-    """Return the manifest entry of a written file."""
-    key = f"{PROJECT}/{path.relative_to(project).as_posix()}"
-    return entry_for_file(path, f"{BUCKET_URL}/{key}", _version_id(seed, key))
-
-
-def _write_ground_truth(folder: Path, cohort: Cohort, collected: _Collected) -> None:
     """Write the ground truth: units, behaviour sessions and a description of the release."""
     folder.mkdir(parents=True, exist_ok=True)
     units = pd.concat(collected.unit_truth, ignore_index=True)
@@ -220,7 +203,9 @@ def _write_ground_truth(folder: Path, cohort: Cohort, collected: _Collected) -> 
     mice = [{"mouse_id": m.mouse_id, "genotype": m.genotype, "cre_line": m.cre_line,
              "skill": m.skill} for m in cohort.mice]  # fmt: skip
     info = {
-        "size": cohort.size.name, "seed": cohort.seed, "manifest_version": MANIFEST_VERSION,
+        "size": cohort.size.name, "seed": cohort.seed, "manifest_version": LATEST,
+        "manifest_versions": [EARLIER, LATEST],
+        "amplitudes_fixed_in_latest": [fix.ecephys_session_id] if fix else [],
         "mice": mice,
         "ecephys_sessions_with_files": {str(k): {"spikes": v}
                                         for k, v in collected.spike_counts.items()},
@@ -240,11 +225,17 @@ def write_vbn_release(
 ) -> SampleRelease:
     """Return the VBN sample release in ``out_dir``, writing it first unless already there.
 
-    ``size="default"`` (~65 MB, ~20 s) writes 3 mice (wild type, Sst-IRES-Cre;Ai32,
-    Vip-IRES-Cre;Ai32), each with eight behavior-only training sessions and two ecephys sessions
-    (familiar image set G, novel set H) of ~200 units on 6 probes with LFP on 2 probes. Large
-    arrays are chunked and gzip-compressed; signals are rounded to binary steps near their
-    instruments' resolution so that they compress (:mod:`brainobs.sample.quantize`).
+    ``size="default"`` (~130 MB, ~30 s of CPU) writes 3 mice (wild type, Sst-IRES-Cre;Ai32,
+    Vip-IRES-Cre;Ai32), each with eight behavior-only training sessions (the habituation one
+    16 min long) and two ecephys sessions (familiar image set G, novel set H) on the released
+    schedule: 800 task flashes replayed passively flash for flash, 10 s and 289 s of gray
+    screen, gabors, full-field flashes and optotagging (~29 min), ~320 units on 6 probes
+    (twice as many on probe C, through VISp), LFP on probe C of the Sst mouse's novel day over
+    the windows the LFP tutorials use. The wild-type mouse's second recording is flagged
+    abnormal. Manifests v0.4.0 and v0.5.0 differ as the released ones do
+    (:mod:`brainobs.vbn.sample_versions`). Large arrays are chunked and gzip-compressed;
+    signals are rounded to binary steps near their instruments' resolution so that they
+    compress (:mod:`brainobs.sample.quantize`).
 
     ``size="benchmark"`` (~2.4 GB, about two minutes) writes one realistic session file
     (~2,000 units on 6 probes, ~10^8 spikes, ~1 h, large arrays contiguous and uncompressed as

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from brainobs.sample.anatomy import stripped
-from brainobs.sample.lfp import LFP_RATE, current_source_density, simulate_lfp
+from brainobs.sample.lfp import LFP_RATE, ProbeLfp, current_source_density, simulate_lfp
 from brainobs.sample.nwb_behavior import (
     BehaviorContent,
     _subject,
@@ -27,11 +28,16 @@ from brainobs.sample.nwb_ecephys import (
 )
 from brainobs.sample.nwbio import compressed, deterministic_object_ids, write_nwb
 from brainobs.sample.unit_storage import draw_to_scratch, unit_arrays
+from brainobs.vbn.sample_anatomy import in_brain_only
 from brainobs.vbn.sample_blocks import FLASH_NAME
 from brainobs.vbn.sample_design import EcephysSessionPlan, SizeSpec
 from brainobs.vbn.sample_simulation import EcephysSimulation, simulate_ecephys
 
 PRESENTATION_DROP = ("image_index",)
+#: Task columns the gray screens, gabors and flashes lack: the released recordings store them
+#: as float 0/1 (NaN-free within a stimulus's table) because the full table's column is a
+#: nullable boolean (the reference toolkit's writer turns those into floats).
+FLOAT_STORED_FLAGS = ("is_change", "is_image_novel", "omitted", "rewarded", "is_sham_change")
 
 
 @dataclass
@@ -77,7 +83,7 @@ def write_ecephys_session(
     rng = np.random.default_rng([plan.behavior.seed, 29])
     units = sim.population.table
     probes = probe_table(plan, sim.channels, units, rng)
-    spikes = draw_to_scratch(sim.population, sim.drive, plan.file_id, scratch)
+    spikes = draw_to_scratch(sim.population, sim.drive, plan.file_id, scratch, by_events=True)
     units["firing_rate"] = spikes.counts / (sim.drive.t_stop - sim.drive.t_start)
     arrays = unit_arrays(spikes.total, len(units), size.contiguous)
     with deterministic_object_ids(plan.file_id):
@@ -102,7 +108,7 @@ def _session_nwbfile(sim: EcephysSimulation, probes: pd.DataFrame, rng: np.rando
         plan.behavior, sim.frame_times, sim.tables, sim.running, sim.template_name, images,
         template_images(rng, len(images), (60, 96)), _task_parameters(sim),
     )  # fmt: skip
-    presentations = sim.presentations.drop(columns=list(PRESENTATION_DROP))
+    presentations = _as_released(sim.presentations.drop(columns=list(PRESENTATION_DROP)))
     content.tables.trials = sim.tables.trials
     add_behavior(nwb, content, presentations)
     groups = add_probes(nwb, probes)
@@ -110,6 +116,15 @@ def _session_nwbfile(sim: EcephysSimulation, probes: pd.DataFrame, rng: np.rando
     add_optotagging(nwb, sim.optotagging)
     add_eye_tracking(nwb, sim.eye, plan.behavior.equipment_name)
     return nwb
+
+
+def _as_released(presentations: pd.DataFrame) -> pd.DataFrame:
+    """Return the presentations with the flags that some blocks lack as float 0/1/NaN."""
+    out = presentations.copy()
+    for column in FLOAT_STORED_FLAGS:
+        if column in out and out[column].isna().any():
+            out[column] = [np.nan if pd.isna(v) else float(v) for v in out[column]]
+    return out
 
 
 def _task_parameters(sim: EcephysSimulation) -> dict[str, Any]:
@@ -120,17 +135,35 @@ def _task_parameters(sim: EcephysSimulation) -> dict[str, Any]:
 
 
 def _write_lfp(sim: EcephysSimulation, probe: pd.DataFrame, path: Path, size: SizeSpec) -> None:
-    """Write the LFP (``size.lfp_seconds`` from the full-field flashes on) and CSD of a probe."""
+    """Write a probe's LFP over the full-field flashes and ``size.lfp_windows``, and its CSD."""
     name, probe_id = str(probe["name"].iloc[0]), int(probe["ecephys_probe_id"].iloc[0])
-    channels = sim.channels[sim.channels["probe_name"] == name]
-    flashes = sim.presentations[sim.presentations["stimulus_name"] == FLASH_NAME]
-    t0 = float(flashes["start_time"].iloc[0]) - 2.0
+    channels = in_brain_only(sim.channels[sim.channels["probe_name"] == name])
     rng = np.random.default_rng([sim.plan.behavior.seed, probe_id % 2**31])
-    lfp = simulate_lfp(rng, channels, t0, t0 + size.lfp_seconds,
-                       flashes["start_time"].to_numpy(),
-                       (sim.running.timestamps, sim.running.speed))  # fmt: skip
+    running = (sim.running.timestamps, sim.running.speed)
+    onsets = sim.presentations.loc[sim.presentations["stimulus_name"] == FLASH_NAME, "start_time"]
+    segments = [
+        simulate_lfp(rng, channels, t0, t1, onsets.to_numpy(), running)
+        for t0, t1 in lfp_spans(size, onsets.to_numpy(), float(sim.drive.t_stop))
+    ]
+    lfp = ProbeLfp(
+        np.concatenate([s.timestamps for s in segments]),
+        np.concatenate([s.data for s in segments]),
+        segments[0].channels,
+    )
     with deterministic_object_ids(probe_id):
         _write_lfp_file(sim, probe, lfp, path, size.contiguous)
+
+
+def lfp_spans(size: SizeSpec, flash_onsets: np.ndarray, t_stop: float) -> list[tuple[float, float]]:
+    """Return the time spans (s) the LFP covers: the windows and the full-field flash block."""
+    block = (float(flash_onsets[0]) - 2.0, float(flash_onsets[-1]) + 3.0)
+    spans = sorted([*size.lfp_windows, block])
+    for (_, end), (start, _) in pairwise(spans):
+        if start < end:
+            raise ValueError(f"LFP spans overlap: {spans}")
+    if spans[-1][1] > t_stop:
+        raise ValueError(f"LFP span {spans[-1]} ends after the session ({t_stop:.0f} s)")
+    return spans
 
 
 def _write_lfp_file(
@@ -157,7 +190,7 @@ def _write_lfp_file(
         name=f"probe_{probe_id}_lfp_data", electrodes=region, timestamps=lfp.timestamps,
         data=lfp.data if contiguous else _lfp_data(lfp.data),
     )  # fmt: skip
-    _add_csd(nwb, channels)
+    _add_csd(nwb, in_brain_only(channels))
     write_nwb(nwb, path)
 
 

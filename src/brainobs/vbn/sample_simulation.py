@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from brainobs.sample.anatomy import N_CHANNELS, probe_channels
+from brainobs.sample.anatomy import N_CHANNELS
 from brainobs.sample.behavior import TaskSimulation, simulate_task
 from brainobs.sample.behavior_session import stimulus_of, template_name_of
 from brainobs.sample.plans import IMAGE_SETS
@@ -16,6 +16,11 @@ from brainobs.sample.spikes import StimulusDrive
 from brainobs.sample.task_tables import TaskTables, frame_times, task_tables
 from brainobs.sample.units import UnitPopulation, place_units, quality_metrics, unit_population
 from brainobs.vbn import sample_blocks as blocks
+from brainobs.vbn.sample_anatomy import (
+    label_out_of_brain,
+    narrow_midbrain_waveforms,
+    vbn_probe_channels,
+)
 from brainobs.vbn.sample_design import EcephysSessionPlan, SizeSpec
 
 SYNC_START = 24.7
@@ -56,7 +61,7 @@ def simulate_ecephys(plan: EcephysSessionPlan, size: SizeSpec) -> EcephysSimulat
     novel = novel_images_of(session_type)
     sim = simulate_task(rng, images, size.active_flashes, plan.behavior.dprime, omissions=True)
     schedule = blocks.plan_blocks(sim, size.gabor_repeats, size.n_full_field_flashes,
-                                  size.replay_flashes)  # fmt: skip
+                                  size.gray_seconds)  # fmt: skip
     times = frame_times(rng, schedule.n_frames + 1, SYNC_START + rng.uniform(0, 5))
     tables = task_tables(sim, times, 0, blocks.DISPLAY_DELAY, session_type=session_type,
                          stimulus_name=stimulus, novel_images=novel, ecephys=True)  # fmt: skip
@@ -88,7 +93,7 @@ def _all_blocks(
         blocks.gabor_rows(rng, bounds[2][0], size.gabor_repeats, times),
         blocks.spontaneous_row(3, bounds[3], times),
         blocks.flash_rows(rng, bounds[4][0], size.n_full_field_flashes, times),
-        blocks.passive_replay(active, bounds[5][0], times, size.replay_flashes),
+        blocks.passive_replay(active, bounds[5][0], times),
     ]
     table = pd.concat(parts, ignore_index=True)
     table = table.sort_values("start_time", kind="stable").reset_index(drop=True)
@@ -99,17 +104,20 @@ def _all_blocks(
 def session_units(
     rng: np.random.Generator, plan: EcephysSessionPlan, images: list[str], rate_scale: float
 ) -> tuple[pd.DataFrame, UnitPopulation]:
-    """Return the channels of the session's probes and its unit population (with metrics)."""
+    """Return the channels of the session's probes and its unit population (with metrics).
+
+    Units sit on valid sites inside the brain; the sites above it are then labelled ``root``.
+    """
     channel_tables, unit_tables = [], []
     for k, (name, probe_id) in enumerate(plan.probe_ids.items()):
         first_channel = plan.first_channel_id + k * N_CHANNELS
-        channels = probe_channels(rng, name, probe_id, first_channel)
+        channels = vbn_probe_channels(rng, name, probe_id, first_channel)
         units = place_units(rng, channels, plan.unit_counts[name], plan.unit_id_start(name))
-        channel_tables.append(channels.assign(probe_name=name))
+        channel_tables.append(label_out_of_brain(channels).assign(probe_name=name))
         unit_tables.append(units.assign(probe_name=name))
     units = pd.concat(unit_tables, ignore_index=True)
     population = unit_population(rng, units, images, plan.behavior.mouse.cre_line, rate_scale)
-    population.table = quality_metrics(rng, population.table)
+    population.table = narrow_midbrain_waveforms(rng, quality_metrics(rng, population.table))
     return pd.concat(channel_tables, ignore_index=True), population
 
 

@@ -74,7 +74,9 @@ def ecephys_sessions_table(
             "session_number": plan.session_number,
             "experience_level": "Novel" if pd.isna(prior) or prior == 0 else "Familiar",
             "prior_exposures_to_omissions": int(info["prior_exposures_to_omissions"]),
-            "file_id": plan.file_id, "abnormal_histology": np.nan, "abnormal_activity": np.nan,
+            "file_id": plan.file_id,
+            "abnormal_histology": plan.abnormal_histology or np.nan,
+            "abnormal_activity": plan.abnormal_activity or np.nan,
         })  # fmt: skip
     table = pd.DataFrame(rows)
     for column in ("ecephys_session_id", "unit_count", "probe_count", "channel_count"):

@@ -10,7 +10,8 @@ reference's (reference/format_ecephys.md §4.1); differences are in docs/differe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -29,10 +30,12 @@ from brainobs.tables.filters import filter_units
 from brainobs.types import PathOrUrl
 
 ECEPHYS_MEMBERS = (
+    "behavior_data_class",
     "conditionwise_spike_statistics",
     "get_channels",
     "get_current_source_density",
     "get_lfp",
+    "get_probes_obj",
     "get_spike_times",
     "get_stimulus_epochs",
     "get_stimulus_table",
@@ -46,6 +49,40 @@ ECEPHYS_MEMBERS = (
     "spike_times",
     "stimulus_conditions",
 )
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe of a session, as the reference's ``Probe`` describes it."""
+
+    id: int
+    name: str
+    location: str
+    sampling_rate: float
+    lfp_sampling_rate: float
+    has_lfp_data: bool
+
+
+class Probes:
+    """The probes of a session (the reference's ``get_probes_obj()``)."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self._table = table
+        self.probes = [
+            Probe(int(i), str(r["name"]), str(r["location"]), float(r["sampling_rate"]),
+                  float(r["lfp_sampling_rate"]), bool(r["has_lfp_data"]))
+            for i, r in table.iterrows()
+        ]  # fmt: skip
+
+    def __iter__(self) -> Iterator[Probe]:
+        return iter(self.probes)
+
+    def __len__(self) -> int:
+        return len(self.probes)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """Return the probes table (the session's ``probes``)."""
+        return self._table.copy()
 
 
 class BehaviorEcephysSession(BehaviorSession, StimulusAnalysisMixin):
@@ -96,6 +133,11 @@ class BehaviorEcephysSession(BehaviorSession, StimulusAnalysisMixin):
     def list_data_attributes_and_methods(self) -> list[str]:
         """Return the names of the session's data attributes and methods."""
         return sorted({*BEHAVIOR_MEMBERS, *ECEPHYS_MEMBERS})
+
+    @classmethod
+    def behavior_data_class(cls) -> type[BehaviorSession]:
+        """Return the class that holds the behaviour part of a session."""
+        return BehaviorSession
 
     # --- metadata ----------------------------------------------------------------------------
     @cached_property
@@ -221,6 +263,10 @@ class BehaviorEcephysSession(BehaviorSession, StimulusAnalysisMixin):
     def mean_waveforms(self) -> dict[int, np.ndarray]:
         """Return ``{unit_id: mean waveform (channel x sample, V)}`` of every unit."""
         return self.get_mean_waveforms()
+
+    def get_probes_obj(self) -> Probes:
+        """Return the session's probes as objects (``.probes``, ``to_dataframe()``)."""
+        return Probes(self.probes)
 
     @cached_property
     def optotagging_table(self) -> pd.DataFrame:

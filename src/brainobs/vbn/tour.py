@@ -22,7 +22,7 @@ def tour(cache: VisualBehaviorNeuropixelsProjectCache) -> tuple[Paragraphs, int]
     columns = ["mouse_id", "genotype", "session_type", "experience_level", "unit_count"]
     with pd.option_context("display.width", 160, "display.max_colwidth", 36):
         listing = sessions[[c for c in columns if c in sessions.columns]].to_string()
-    session_id = _tagged_session(sessions)
+    session_id = _tagged_session(sessions, cache.get_probe_table())
     session = cache.get_ecephys_session(session_id)
     paragraphs = [
         (
@@ -56,7 +56,15 @@ def _describe_session(session: BehaviorEcephysSession, row: pd.Series) -> tuple[
     )
 
 
-def _tagged_session(sessions: pd.DataFrame) -> int:
-    """Return the first session of an Sst or Vip mouse (optotagged units), else the first."""
-    tagged = sessions["genotype"].astype(str).str.contains("Sst|Vip", regex=True)
-    return int(sessions.index[tagged.to_numpy()][0] if tagged.any() else sessions.index[0])
+def _tagged_session(sessions: pd.DataFrame, probes: pd.DataFrame | None = None) -> int:
+    """Return the first session of an Sst or Vip mouse (optotagged units), else the first.
+
+    Among those, a session with LFP comes first (its report has every section).
+    """
+    tagged = sessions["genotype"].astype(str).str.contains("Sst|Vip", regex=True).to_numpy()
+    candidates = sessions.index[tagged] if tagged.any() else sessions.index
+    if probes is not None:
+        recorded = set(probes.loc[probes["has_lfp_data"].astype(bool), "ecephys_session_id"])
+        with_lfp = [s for s in candidates if s in recorded]
+        candidates = with_lfp or list(candidates)
+    return int(candidates[0])
