@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -290,3 +292,31 @@ def test_downloaded_file_is_verified_after_a_truncated_oversend(
     with HostileServer(tiny_release.root, "oversend", extra=1 << 20) as server:
         path = download_file(HTTPFetcher(server.url, FAST), key, tmp_path / "g.nwb", expected)
     assert blake2b_file(path) == expected.file_hash and path.stat().st_size == len(data)
+
+
+_KEEPS_THE_ERROR = """
+import sys
+from brainobs.errors import SourceError
+from brainobs.nwb import NwbFile
+from brainobs.storage.local import LocalFetcher
+
+class Refusing(LocalFetcher):
+    def read_range(self, key, start, stop, version_id=None):
+        raise SourceError("refused")
+
+KEPT = []
+try:
+    NwbFile.from_fetcher(Refusing(sys.argv[1]), "f.h5", size=4096).h5
+except SourceError as exc:
+    KEPT.append(exc)  # as IPython keeps the last error until the kernel exits
+"""
+
+
+def test_a_failed_remote_open_does_not_crash_the_interpreter_at_exit(tmp_path: Path) -> None:
+    """HDF5 must not free h5py's file-object driver after Python has shut down."""
+    (tmp_path / "f.h5").write_bytes(b"\\0" * 4096)
+    done = subprocess.run(
+        [sys.executable, "-c", _KEEPS_THE_ERROR, str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])

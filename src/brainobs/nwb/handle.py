@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,6 +84,10 @@ class RemoteSource:
             return h5py.File(remote, "r", rdcc_nbytes=REMOTE_CHUNK_CACHE), remote
         except BaseException as exc:
             remote.close()
+            # h5py's frames in the traceback hold the file-access property list of the
+            # file-object driver; if anything keeps this exception (IPython does) until the
+            # interpreter exits, HDF5 frees that list after Python is gone and crashes.
+            traceback.clear_frames(exc.__traceback__)
             if remote.last_error is not None and not isinstance(exc, BrainobsError):
                 raise remote.last_error from exc
             raise

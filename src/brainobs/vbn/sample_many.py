@@ -3,8 +3,8 @@
 The size is the default one with less in each session: N/2 mice (Sst, Vip and wild type in
 turn), each with its training history (one-minute behaviour-only sessions) and its two
 recording days, familiar image set G then novel set H, of ~50 units on 6 probes with LFP of the
-full-field flashes on one probe of the Sst mice, and short gray screens. A session file is ~3 MB and takes ~1.5 s to write, so tens of sessions are written in a
-minute and summarised in about as long.
+full-field flashes on one probe of the Sst mice, and short gray screens. A session file is a
+few MB and takes seconds to write, so tens of sessions are written and summarised in minutes.
 """
 
 from __future__ import annotations
