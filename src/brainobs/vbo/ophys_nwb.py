@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from brainobs.errors import InvalidInputError, MissingDataError
-from brainobs.nwb import ColumnRules, NwbFile, read_dynamic_table, read_fields, read_region
+from brainobs.nwb import ColumnRules, NwbFile, read_dynamic_table, read_fields
 from brainobs.nwb.lazy_array import lazy_dataarray
 from brainobs.nwb.timeseries import read_timestamps
 
@@ -107,12 +107,14 @@ def _rows_of(array: Any, dim: str, positions: np.ndarray) -> np.ndarray:
 
 
 def trace_columns(file: NwbFile, kind: str) -> np.ndarray:
-    """Return, per column of trace ``kind``, the cell-table row it belongs to."""
-    path = trace_path(file, kind)
-    target, positions = read_region(file, f"{path}/rois")
-    if target.rstrip("/") != CELL_TABLE:
-        raise MissingDataError(f"{path}/rois in {file.name} points to {target}, not {CELL_TABLE}.")
-    return positions
+    """Return, per column of trace ``kind``, the cell-table row it belongs to.
+
+    The ``rois`` region is read as positions without resolving its ``table`` reference (on a
+    remote file, naming a referenced object makes HDF5 walk the whole file): VBO files have
+    one plane segmentation, the cell specimen table.
+    """
+    positions = file.values(f"{trace_path(file, kind)}/rois")
+    return np.asarray(positions).astype(np.int64, copy=False).reshape(-1)
 
 
 def trace_path(file: NwbFile, kind: str) -> str:
