@@ -147,6 +147,7 @@ VBO = Release(
     report_kinds={"vbo_ophys": "brainobs.vbo.report:OPHYS_SECTIONS"},
     sample_writer="brainobs.vbo.sample_release:write_vbo_release",
     tour="brainobs.vbo.tour:tour",
+    summaries="brainobs.vbo.summary:SUMMARIES",
 )
 
 VCN = Release(

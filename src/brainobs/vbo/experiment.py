@@ -188,6 +188,10 @@ class BehaviorOphysExperiment(OphysResponsesMixin, BehaviorSession):
         table["roi_mask"] = list(masks)
         return table
 
+    def get_cell_table(self) -> pd.DataFrame:
+        """Return :attr:`cell_specimen_table` without ``roi_mask`` (no mask is read)."""
+        return self._cells.drop(columns=["row"])
+
     @property
     def roi_masks(self) -> pd.DataFrame:
         """Return ``cell_roi_id`` and ``roi_mask`` of every cell."""
