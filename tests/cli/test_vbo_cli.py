@@ -62,7 +62,6 @@ def test_download_resolves_experiment_and_session_ids(
     cases = {
         str(int(planes.iloc[0])): {f"behavior_ophys_experiment_{planes.iloc[0]}.nwb"},
         str(session): plane_files,  # an imaging session: its planes
-        str(int(multi["behavior_session_id"].iloc[0])): plane_files,  # its behavior session
     }
     own = behavior[behavior["file_id"] >= 0].iloc[0]
     cases[str(int(own["behavior_session_id"]))] = {
@@ -72,6 +71,10 @@ def test_download_resolves_experiment_and_session_ids(
         cache = tmp_path / f"c{k}"
         _invoke("download", "vbo", session_id, *_source(vbo_release, cache))
         assert _downloaded(cache) == expected, session_id
+    imaging_behavior = str(int(multi["behavior_session_id"].iloc[0]))  # in its planes' files
+    result = CliRunner().invoke(cli, ["download", "vbo", imaging_behavior,
+                                      *_source(vbo_release, tmp_path / "c")])  # fmt: skip
+    assert result.exit_code != 0 and "no file of its own" in str(result.exception)
 
 
 def test_report_of_an_experiment(

@@ -34,8 +34,8 @@ def download(
     """Download RELEASE (vbn, vbo) files into the cache, verified against the manifest.
 
     IDS are session, experiment, probe or file ids; without them every file is fetched. A
-    session id fetches every file of the session (vbn: its LFP files too; vbo: the files of
-    its imaging planes).
+    session id fetches every file of the session (vbn: its LFP files too; vbo: an imaging
+    session's id fetches the files of its planes).
     Interrupted downloads resume where they stopped. With --source dandi the NWB files come
     from the DANDI Archive, verified against its SHA-256 (the metadata tables from the bucket).
 

@@ -11,7 +11,7 @@ from brainobs.storage.manifest import FileEntry
 
 #: Columns naming the session a row with a file belongs to: an id in one of them fetches the
 #: row's file too (a VBN ecephys session's LFP files, a VBO imaging session's planes).
-SESSION_ID_COLUMNS = ("ecephys_session_id", "ophys_session_id", "behavior_session_id")
+SESSION_ID_COLUMNS = ("ecephys_session_id", "ophys_session_id")
 
 
 def entries_for_ids(cache: ReleaseCache, ids: Iterable[str | int]) -> list[FileEntry]:
