@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from brainobs.sessions.behavior import BehaviorSession
     from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache
     from brainobs.vbn.session import BehaviorEcephysSession
+    from brainobs.vbo.cache import VisualBehaviorOphysProjectCache
+    from brainobs.vbo.experiment import BehaviorOphysExperiment
 
 try:
     __version__ = version("brainobs")
@@ -51,10 +53,12 @@ def _public_classes() -> dict[str, str]:
 __all__ = [
     "RELEASES",
     "BehaviorEcephysSession",
+    "BehaviorOphysExperiment",
     "BehaviorSession",
     "BrainobsError",
     "Release",
     "VisualBehaviorNeuropixelsProjectCache",
+    "VisualBehaviorOphysProjectCache",
     "__version__",
     "get_release",
     "map_sessions",

@@ -155,7 +155,14 @@ VBO = Release(
     ),
     home="brainobs.vbo",
     cache_class="brainobs.vbo.cache:VisualBehaviorOphysProjectCache",
+    session_classes=(
+        "brainobs.vbo.experiment:BehaviorOphysExperiment",
+        "brainobs.sessions.behavior:BehaviorSession",
+    ),
+    report_kinds={"vbo_ophys": "brainobs.vbo.report:OPHYS_SECTIONS"},
     sample_writer="brainobs.vbo.sample_release:write_vbo_release",
+    tour="brainobs.vbo.tour:tour",
+    summaries="brainobs.vbo.summary:SUMMARIES",
 )
 
 VCN = Release(

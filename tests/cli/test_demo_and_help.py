@@ -32,9 +32,10 @@ def test_demo_runs_offline_from_an_empty_cache(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr[-3000:]
     reports = list((cache / "reports").glob("session_*.html"))
-    assert len(reports) == 1 and reports[0].stat().st_size > 100_000
-    assert reports[0].as_uri() in result.stdout
+    assert len(reports) == 2  # one VBN session, one VBO experiment
+    assert all(r.stat().st_size > 100_000 and r.as_uri() in result.stdout for r in reports)
     assert "ecephys sessions" in result.stdout and "max d'" in result.stdout
+    assert "imaging sessions" in result.stdout and "the same cells across sessions" in result.stdout
     print(f"\nbrainobs demo from an empty cache: {elapsed:.1f} s")
 
 

@@ -18,6 +18,7 @@ import pytest
 from brainobs.report import Report, write_report
 from brainobs.sample import SampleRelease
 from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache
+from brainobs.vbo.cache import VisualBehaviorOphysProjectCache
 from tests.report.chromium import PageCheck, check_page, devtools, find_chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +49,22 @@ def sample_report(
     return session_id, write_report(session, tmp_path_factory.mktemp("report"))
 
 
+@pytest.fixture(scope="module")
+def vbo_report(
+    vbo_release: SampleRelease, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[int, Report]:
+    """The report of the sample's first Multiscope experiment, through the normal cache path."""
+    cache = VisualBehaviorOphysProjectCache.from_source(
+        str(vbo_release.root), tmp_path_factory.mktemp("vbo_report_cache")
+    )
+    experiments = cache.get_ophys_experiment_table()
+    experiment_id = int(
+        experiments.index[(experiments["equipment_name"] == "MESO.1").to_numpy()][0]
+    )
+    experiment = cache.get_behavior_ophys_experiment(experiment_id)
+    return experiment_id, write_report(experiment, tmp_path_factory.mktemp("vbo_report"))
+
+
 def _open(page: Path, tmp_path: Path) -> PageCheck:
     with devtools(_chromium(), tmp_path / "profile", tmp_path / "chromium.log") as tools:
         return check_page(tools, page.resolve().as_uri())
@@ -70,6 +87,21 @@ def test_sample_report_renders_in_headless_chromium(
     assert check.requests[0].startswith("file:")
     assert all(url.startswith(("file:", "data:image/png")) for url in check.requests)
     assert check.screenshot.startswith(b"\x89PNG")
+
+
+def test_vbo_experiment_report_renders_in_headless_chromium(
+    vbo_report: tuple[int, Report], tmp_path: Path
+) -> None:
+    experiment_id, report = vbo_report
+    assert report.path is not None and report.path.name == f"session_{experiment_id}.html"
+    assert [o.title for o in report.unavailable] == []
+    check = _open(report.path, tmp_path)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"report_experiment_{experiment_id}.png").write_bytes(check.screenshot)
+    assert len(check.images) == report.html.count("<img ") >= 5
+    assert [image for image in check.images if image["naturalWidth"] <= 0] == []
+    assert check.errors == []
+    assert all(url.startswith(("file:", "data:image/png")) for url in check.requests)
 
 
 def test_the_check_catches_broken_images_errors_and_network(tmp_path: Path) -> None:

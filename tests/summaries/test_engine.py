@@ -163,8 +163,8 @@ def test_a_table_missing_declared_columns_fails_its_session(
 
 
 def test_a_release_without_summaries_says_so(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="no dataset-wide summaries of Visual Behavior Op"):
-        summary("vbo", out=tmp_path)
+    with pytest.raises(InvalidInputError, match="no dataset-wide summaries of Visual Coding"):
+        summary("vcn", out=tmp_path)
 
 
 def test_an_empty_summary_has_its_columns(tmp_path: Path) -> None:

@@ -160,8 +160,8 @@ def align_traces(
     step = max(1, BLOCK_VALUES // max(len(grid) * len(ids), 1))
     for first in range(0, len(onsets), step):
         times = onsets[first : first + step, None] + grid[None, :]
-        block = _sample(values, stamps, times.ravel(), interpolate)
-        out[first : first + step] = block.reshape((*times.shape, len(ids)))
+        rows = out[first : first + step].reshape(times.size, len(ids))  # a view: filled in place
+        _sample(values, stamps, times.ravel(), interpolate, rows)
     return xr.DataArray(
         out,
         dims=(PRESENTATION_DIM, TIME_DIM, CELL_DIM),
@@ -177,21 +177,32 @@ def frame_rate(timestamps: np.ndarray) -> float:
 
 
 def _sample(
-    values: np.ndarray, stamps: np.ndarray, times: np.ndarray, interpolate: bool
-) -> np.ndarray:
-    """Return ``values`` (time x cell) at ``times``: interpolated, or the frame at/after each."""
+    values: np.ndarray, stamps: np.ndarray, times: np.ndarray, interpolate: bool, out: np.ndarray
+) -> None:
+    """Write ``values`` (time x cell) at ``times`` into ``out`` (time x cell): interpolated, or
+    the frame at/after each; NaN outside the recording."""
     inside = (times >= stamps[0]) & (times <= stamps[-1])
     if not interpolate:
         frame = np.searchsorted(stamps, times, side="left").clip(0, len(stamps) - 1)
-        out = values[frame]
-        out[~inside] = np.nan
-        return out
-    upper = np.searchsorted(stamps, times, side="right").clip(1, len(stamps) - 1)
-    lower = upper - 1
-    weight = ((times - stamps[lower]) / (stamps[upper] - stamps[lower]))[:, None]
-    out = values[lower] * (1.0 - weight) + values[upper] * weight
+        _gather(values, frame, out)
+    else:
+        upper = np.searchsorted(stamps, times, side="right").clip(1, len(stamps) - 1)
+        lower = upper - 1
+        weight = ((times - stamps[lower]) / (stamps[upper] - stamps[lower]))[:, None]
+        _gather(values, lower, out)
+        out *= (1.0 - weight).astype(out.dtype, copy=False)
+        upper_values = values[upper]
+        upper_values *= weight
+        out += upper_values
     out[~inside] = np.nan
-    return out
+
+
+def _gather(values: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """Write ``values[rows]`` into ``out`` without a temporary when the dtypes agree."""
+    if out.dtype == values.dtype:
+        np.take(values, rows, axis=0, out=out)
+    else:
+        out[...] = values[rows]
 
 
 def response_means(

@@ -33,7 +33,9 @@ def download(
 ) -> None:
     """Download RELEASE (vbn, vbo) files into the cache, verified against the manifest.
 
-    IDS are session, experiment, probe or file ids; without them every file is fetched.
+    IDS are session, experiment, probe or file ids; without them every file is fetched. A
+    session id fetches every file of the session (vbn: its LFP files too; vbo: an imaging
+    session's id fetches the files of its planes).
     Interrupted downloads resume where they stopped. With --source dandi the NWB files come
     from the DANDI Archive, verified against its SHA-256 (the metadata tables from the bucket).
 
@@ -42,6 +44,7 @@ def download(
       brainobs download vbn --metadata-only
       brainobs download vbn 1044385384 --manifest 0.5.0
       brainobs download vbn 1044385384 --source dandi --dandiset-version 0.240702.1725
+      brainobs download vbo 951980471          # one imaging plane (ophys experiment)
     """
     from tqdm.auto import tqdm
 

@@ -50,8 +50,10 @@ def report(
     The page is self-contained (figures embedded, no network needed to view it), with the
     sections of the session's kind (for a VBN ecephys session: metadata, units per area and
     their quality, responses to image changes and omissions by area, optotagged units,
-    running, pupil and licks, task performance, LFP and CSD). A part the session's files
-    lack is shown as "not available" with the reason.
+    running, pupil and licks, task performance, LFP and CSD; for a VBO experiment: the field
+    of view with the cells' outlines, their dF/F around changes and omissions, responses per
+    image, and the behaviour). A part the session's files lack is shown as "not available"
+    with the reason.
 
     \b
     Examples:
@@ -60,6 +62,7 @@ def report(
       brainobs report vbn 1044385384 --stream --source dandi
       brainobs sessions vbn --sample        # pick a session id, then:
       brainobs report vbn <session_id> --sample --out reports/
+      brainobs report vbo <ophys_experiment_id> --sample --out reports/
     """
     from brainobs.cli.outputs import check_report_output
     from brainobs.cli.projects import open_project

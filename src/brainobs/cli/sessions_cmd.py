@@ -45,7 +45,7 @@ def sessions(
     endpoint: str | None,
     dandiset_version: str | None,
 ) -> None:
-    """Print the session table of RELEASE (vbn: the ecephys sessions).
+    """Print the session table of RELEASE (vbn: the ecephys sessions; vbo: the experiments).
 
     \b
     Examples:
@@ -54,6 +54,7 @@ def sessions(
       brainobs sessions vbn --filter "genotype contains 'Sst' and unit_count > 100"
       brainobs sessions vbn --filter "session_number in [1, 2] and not sex == 'M'"
       brainobs sessions vbn --filter "date_of_acquisition between '2020-06-01' and '2020-12-31'"
+      brainobs sessions vbo --filter "cre_line startswith 'Vip' and experience_level == 'Novel 1'"
     """
     from brainobs.cli.outputs import check_table_output
     from brainobs.cli.projects import open_project

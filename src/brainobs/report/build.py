@@ -99,8 +99,8 @@ def _escape(text: str) -> str:
 
 
 def session_id_of(session: Any) -> str:
-    """Return the session's id as text (ecephys, else behavior session id)."""
-    for name in ("ecephys_session_id", "behavior_session_id", "session_id"):
+    """Return the session's id as text (experiment or ecephys, else behavior session id)."""
+    for name in ("ophys_experiment_id", "ecephys_session_id", "behavior_session_id", "session_id"):
         value = getattr(session, name, None)
         if value is None:
             value = (getattr(session, "metadata", None) or {}).get(name)

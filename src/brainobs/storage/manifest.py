@@ -404,10 +404,13 @@ def latest_manifest_name(names: Iterable[str]) -> str:
 
 
 def pick_manifest_name(names: Iterable[str], version: str | None) -> str:
-    """Return the name of manifest ``version`` (or of the latest when None) among ``names``."""
+    """Return the name of manifest ``version`` (a version like 1.1.0 or a manifest file name;
+    the latest when None) among ``names``."""
     names = list(names)
     if version is None:
         return latest_manifest_name(names)
+    if version in names:
+        return version
     wanted = parse_version(version.lstrip("v"))
     for name in names:
         if parse_version(version_from_name(name)) == wanted:

@@ -9,12 +9,16 @@ from brainobs.errors import UnknownIdError
 from brainobs.storage.cache import ReleaseCache
 from brainobs.storage.manifest import FileEntry
 
+#: Columns naming the session a row with a file belongs to: an id in one of them fetches the
+#: row's file too (a VBN ecephys session's LFP files, a VBO imaging session's planes).
+SESSION_ID_COLUMNS = ("ecephys_session_id", "ophys_session_id")
+
 
 def entries_for_ids(cache: ReleaseCache, ids: Iterable[str | int]) -> list[FileEntry]:
     """Return the data files of ``ids``: file ids, or ids in a metadata table's first column.
 
-    An id matches a metadata row when it is the row's index (first column) or its
-    ``ecephys_session_id``; the row's ``file_id`` names the file (negative: none).
+    An id matches a metadata row when it is the row's index (first column) or one of its
+    :data:`SESSION_ID_COLUMNS`; the row's ``file_id`` names the file (negative: none).
     """
     manifest = cache.manifest
     by_id = _file_ids_by_row_id(cache)
@@ -51,7 +55,7 @@ def _file_ids_by_row_id(cache: ReleaseCache) -> dict[str, list[str | None]]:
             if column not in header:
                 continue
             file_col = header.index(column)
-            id_cols = [0] + [i for i, h in enumerate(header) if h == "ecephys_session_id" and i]
+            id_cols = [0] + [i for i, h in enumerate(header) if h in SESSION_ID_COLUMNS and i]
             for row in reader:
                 file_id = _as_file_id(row[file_col])
                 for col in id_cols:

@@ -30,7 +30,6 @@ from brainobs.vbo.sample_cells import mask_image_planes, roi_masks
 from brainobs.vbo.sample_design import FOV_SHAPE, PIXEL_SIZE_UM, ExperimentPlan
 from brainobs.vbo.sample_session import OphysSessionSimulation
 from brainobs.vbo.sample_traces import (
-    BATCH,
     PlaneStimulus,
     TraceBatch,
     iter_batches,
@@ -40,6 +39,9 @@ from brainobs.vbo.sample_traces import (
 EXCITATION_LAMBDA = 910.0
 EMISSION_LAMBDA = 520.0
 TRACE_NAMES = ("dff", "corrected_fluorescence", "demixed_trace", "neuropil_trace")
+#: Cells per chunk of the compressed trace matrices: a reader wanting one cell's trace
+#: decompresses the chunks of 8 cells, not those of every cell.
+CHUNK_CELLS = 8
 #: Eye-tracking rig geometry of the imaging rigs (mm, deg).
 RIG_GEOMETRY = {
     "monitor_position": ([170.0, 0.0, 0.0], "mm"),
@@ -252,7 +254,7 @@ def _placeholder(shape: tuple[int, int], contiguous: bool, compress: bool) -> An
 
     if contiguous and not compress:
         return H5DataIO(shape=shape, dtype=np.float64)
-    chunks = (min(shape[0], 8192), min(shape[1], BATCH))
+    chunks = (min(shape[0], 8192), min(shape[1], CHUNK_CELLS))
     return H5DataIO(shape=shape, dtype=np.float64, chunks=chunks, compression="gzip", shuffle=True)
 
 
