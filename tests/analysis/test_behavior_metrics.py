@@ -511,9 +511,9 @@ def test_session_stage() -> None:
 # --- bad input --------------------------------------------------------------------------------
 def test_missing_column_is_named() -> None:
     trials = small_session().drop(columns="change_time")
-    with pytest.raises(InvalidInputError, match=r"missing column\(s\) \['change_time'\]"):
+    with pytest.raises(InvalidInputError, match=r"lacks column\(s\) \['change_time'\]"):
         behavior.rolling_performance(trials)
-    with pytest.raises(ValueError, match="add the missing column"):
+    with pytest.raises(ValueError, match="or add the column"):
         behavior.reward_rate(trials)
 
 
@@ -542,7 +542,7 @@ def test_bad_flag_values_are_named() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: behavior.rolling_performance(pd.DataFrame()), "missing column"),
+        (lambda: behavior.rolling_performance(pd.DataFrame()), "lacks column"),
         (lambda: behavior.reward_rate("trials"), "must be a pandas DataFrame"),  # type: ignore[arg-type]
         (lambda: behavior.reward_rate(small_session().iloc[:0]), "no rows"),
         (lambda: behavior.reward_rate(small_session(), window=0.0), "window must be a positive"),

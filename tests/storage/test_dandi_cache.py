@@ -239,14 +239,16 @@ def test_a_draft_changed_under_a_cached_listing_is_listed_again(
 ) -> None:
     cache = _from_dandi(tmp_path, own_archive, str(vbn_release.root)).fetch_api
     assert isinstance(cache, DandiReleaseCache)
-    lfp = sorted(fid for fid, loc in cache.locations().items() if "_probe-" in (loc.path or ""))
-    first, other = cache.location(lfp[0]), cache.location(lfp[1])
+    # two behavior-only files (small): the first asset is replaced by the second's bytes
+    files = cache.locations().items()
+    behavior = sorted(fid for fid, loc in files if (loc.path or "").endswith("_image.nwb"))
+    first, other = cache.location(behavior[0]), cache.location(behavior[1])
     assert first.path and other.path
-    before = cache.data_path(lfp[0]).read_bytes()
+    before = cache.data_path(behavior[0]).read_bytes()
     new_bytes = vbn_release.data_path(other.file_id).read_bytes()
     own_archive.replace_draft_asset("000713", first.path, new_bytes)
     again = _from_dandi(tmp_path, own_archive, str(vbn_release.root)).fetch_api
-    assert again.data_path(lfp[0]).read_bytes() == new_bytes != before
+    assert again.data_path(behavior[0]).read_bytes() == new_bytes != before
     assert len(own_archive.api_requests("versions/draft/assets/")) == 2
 
 
@@ -324,13 +326,12 @@ def test_download_command_from_dandi(
         releases, "RELEASES", MappingProxyType({**releases.RELEASES, "vbn": on_moto})
     )
     monkeypatch.setenv("BRAINOBS_DANDI_API", archive.api_url)
-    sessions = pd.read_csv(vbn_release.metadata_path("ecephys_sessions"), index_col=0)
-    session_id = str(sessions.index[0])
+    probes = pd.read_csv(vbn_release.metadata_path("probes"))
+    session_id = str(probes.loc[probes["file_id"] >= 0, "ecephys_session_id"].iloc[0])  # has LFP
     args = ["download", "vbn", session_id, "--source", "dandi", "--dandiset-version", "draft",
             "--endpoint", bucket, "--cache-dir", str(tmp_path)]  # fmt: skip
     assert main(args) == 0
     stored = sorted(p.name for p in (tmp_path / "dandi" / "sha256").rglob("*.nwb"))
-    probes = pd.read_csv(vbn_release.metadata_path("probes"))
     lfp = probes[(probes["ecephys_session_id"] == int(session_id)) & (probes["file_id"] >= 0)]
     assert len(stored) == 1 + len(lfp) and any("_probe-" in name for name in stored)
 

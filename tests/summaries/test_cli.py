@@ -18,7 +18,7 @@ def test_sample_with_many_sessions(
     many_release: SampleRelease, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The fixture's release is the one the command writes (found complete, not rewritten)."""
-    nwb = sorted(many_release.root.rglob("ecephys_session_*.nwb"))
+    nwb = sorted((many_release.root / many_release.project_name).rglob("ecephys_session_*.nwb"))
     stamps = [p.stat().st_mtime_ns for p in nwb]
     args = ["sample", "vbn", "--out", str(many_release.root), "--sessions", "4", "--seed", "3"]
     assert main(args) == 0
@@ -42,7 +42,10 @@ def test_summarize_serially_then_reuse(
     common = ["--source", str(many_release.root), "--cache-dir", str(tmp_path / "cache")]
     first = main(["summarize", "vbn", *common, "--sessions", "x,1"])
     assert first == 2 and "session ids are integers" in capsys.readouterr().err
-    ids = sorted(int(p.parent.name) for p in many_release.root.rglob("ecephys_session_*.nwb"))
+    ids = sorted(
+        int(p.parent.name)
+        for p in (many_release.root / many_release.project_name).rglob("ecephys_session_*.nwb")
+    )
     assert main(["summarize", "vbn", *common, "--sessions", f"{ids[0]},{ids[1]}"]) == 0
     out = capsys.readouterr().out
     assert "2 sessions computed, 0 reused, 0 failed" in out

@@ -82,7 +82,7 @@ def test_bad_thresholds_and_missing_columns(units: pd.DataFrame) -> None:
         filter_units(units, amplitude_cutoff_maximum=NAN)
     with pytest.raises(InvalidInputError, match="must be a number"):
         filter_units(units, presence_ratio_minimum="high")  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match=r"needs the columns \['quality'\]"):
+    with pytest.raises(InvalidInputError, match=r"lacks column\(s\) \['quality'\]"):
         filter_units(units.drop(columns="quality"), filter_by_validity=True)
 
 

@@ -29,7 +29,7 @@ _EDGE_MODES = ("half_open", "reference")
 _STOP_COLUMNS = ("stop_time", "end_time")
 
 
-def _preview(values: Iterable[Any], limit: int = 5) -> str:
+def preview(values: Iterable[Any], limit: int = 5) -> str:
     """Return a short comma-separated preview of ``values`` (at most ``limit`` items)."""
     items = list(values)
     shown = ", ".join(repr(v) for v in items[:limit])
@@ -64,16 +64,18 @@ def as_spike_mapping(spike_times: SpikeTimes) -> Mapping[Any, Any]:
     return {0: array}
 
 
-def _is_scalar_id(unit_ids: Any) -> bool:
-    """Return True when ``unit_ids`` is a single id rather than a collection of ids."""
-    return isinstance(unit_ids, (str, bytes)) or np.ndim(unit_ids) == 0
+def as_id_list(ids: Any) -> list[Any]:
+    """Return ``ids`` (one id or a collection of ids) as a list of Python scalars."""
+    if isinstance(ids, (str, bytes)) or np.ndim(ids) == 0:
+        return [ids.item() if isinstance(ids, np.generic) else ids]
+    return list(np.asarray(ids).tolist())
 
 
 def select_unit_ids(spikes: Mapping[Any, Any], unit_ids: Any = None) -> list[Any]:
     """Return the requested unit ids (all keys of ``spikes`` when None), checked to exist."""
     if unit_ids is None:
         return list(spikes.keys())
-    ids = [unit_ids] if _is_scalar_id(unit_ids) else list(np.asarray(unit_ids).tolist())
+    ids = as_id_list(unit_ids)
     if not ids:
         raise InvalidInputError(
             "unit_ids is empty; pass None for every unit or a non-empty list of unit ids"
@@ -81,8 +83,8 @@ def select_unit_ids(spikes: Mapping[Any, Any], unit_ids: Any = None) -> list[Any
     missing = [uid for uid in ids if uid not in spikes]
     if missing:
         raise UnknownIdError(
-            f"unit ids not in spike_times: {_preview(missing)}; valid ids include "
-            f"{_preview(spikes.keys())} (check unit_ids against spike_times.keys())"
+            f"unit ids not in spike_times: {preview(missing)}; valid ids include "
+            f"{preview(spikes.keys())} (check unit_ids against spike_times.keys())"
         )
     return ids
 
@@ -220,7 +222,7 @@ def validate_bin_edges(bin_edges: ArrayLike) -> np.ndarray:
     bad = np.flatnonzero(np.diff(edges) <= 0)
     if bad.size:
         raise InvalidInputError(
-            f"bin_edges must be strictly increasing; edges at positions {_preview(bad.tolist())} "
+            f"bin_edges must be strictly increasing; edges at positions {preview(bad.tolist())} "
             "are not smaller than the next one (sort them and remove duplicates)"
         )
     return edges
@@ -240,7 +242,7 @@ def _check_presentations(presentations: Any) -> pd.DataFrame:
     if "start_time" not in presentations.columns:
         raise InvalidInputError(
             f"presentations have no 'start_time' column; columns are "
-            f"{_preview(presentations.columns)}"
+            f"{preview(presentations.columns)}"
         )
     return presentations
 
@@ -252,7 +254,7 @@ def _finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
     if bad.any():
         raise InvalidInputError(
             f"presentations have missing or non-numeric {column} for ids "
-            f"{_preview(frame.index[bad])}; drop those rows first"
+            f"{preview(frame.index[bad])}; drop those rows first"
         )
     return values
 
@@ -269,7 +271,7 @@ def stop_column(presentations: pd.DataFrame) -> str:
             return column
     raise InvalidInputError(
         "presentations need a 'stop_time' or 'end_time' column to define their windows; "
-        f"columns are {_preview(presentations.columns)}"
+        f"columns are {preview(presentations.columns)}"
     )
 
 
@@ -281,7 +283,7 @@ def presentation_windows(presentations: Any) -> tuple[np.ndarray, np.ndarray]:
     reversed_rows = np.flatnonzero(stop < start)
     if reversed_rows.size:
         raise InvalidInputError(
-            f"presentations {_preview(frame.index[reversed_rows])} start after they end; "
+            f"presentations {preview(frame.index[reversed_rows])} start after they end; "
             "fix start_time/stop_time (or end_time) of those rows"
         )
     return start, stop
@@ -347,3 +349,20 @@ def check_dense_fits(shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         "available; pass output='dask' for an array computed in blocks of units on demand, "
         "or ask for fewer units, presentations or bins"
     )
+
+
+def require_columns(table: Any, columns: Iterable[str], what: str, fix: str) -> None:
+    """Return None if ``table`` is a DataFrame with every name in ``columns``; raise otherwise.
+
+    The error names the table (``what``), the missing columns, and how to get a table that
+    has them (``fix``).
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise InvalidInputError(
+            f"{what} must be a pandas DataFrame, got {type(table).__name__}; {fix}."
+        )
+    missing = [name for name in columns if name not in table.columns]
+    if missing:
+        raise InvalidInputError(
+            f"{what} lacks column(s) {missing} (it has {list(table.columns)}); {fix}."
+        )

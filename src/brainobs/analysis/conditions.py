@@ -29,10 +29,10 @@ from numpy.typing import ArrayLike
 from brainobs.analysis._validation import (
     EdgeMode,
     SpikeTimes,
-    _preview,
     as_spike_mapping,
     check_edge_mode,
     presentation_windows,
+    preview,
     select_unit_ids,
     unit_spike_array,
 )
@@ -184,8 +184,8 @@ def select_presentations(
         unknown = [n for n in names if n not in set(known)]
         if unknown:
             raise UnknownIdError(
-                f"stimulus names not in presentations: {_preview(unknown)}; known names are "
-                f"{_preview(known, limit=20)}"
+                f"stimulus names not in presentations: {preview(unknown)}; known names are "
+                f"{preview(known, limit=20)}"
             )
         selected = selected[selected["stimulus_name"].isin(names)]
     if presentation_ids is not None:
@@ -193,7 +193,7 @@ def select_presentations(
         missing = wanted[~np.isin(wanted, presentations.index.to_numpy())]
         if missing.size:
             raise UnknownIdError(
-                f"presentation ids not in presentations: {_preview(missing.tolist())}; ids run "
+                f"presentation ids not in presentations: {preview(missing.tolist())}; ids run "
                 f"from {presentations.index.min()} to {presentations.index.max()}"
             )
         selected = selected[selected.index.isin(wanted)]

@@ -28,8 +28,8 @@ from numpy.typing import ArrayLike
 
 from brainobs.analysis._validation import (
     SpikeTimes,
-    _preview,
     as_spike_mapping,
+    preview,
     relative_window,
     select_unit_ids,
     unit_spike_array,
@@ -65,7 +65,7 @@ def _matching_rows(table: pd.DataFrame, stimulus: str) -> pd.Series:
         known = pd.unique(pd.concat([table[c] for c in columns]).dropna())
         raise UnknownIdError(
             f"no optotagging rows with stimulus_name or condition {stimulus!r}; the table has "
-            f"{_preview(known, limit=10)}"
+            f"{preview(known, limit=10)}"
         )
     return pd.Series(mask, index=table.index)
 
@@ -91,7 +91,7 @@ def select_light_pulses(
     if chosen.empty:
         raise UnknownIdError(
             f"no {stimulus!r} rows at level {level!r}; levels present are "
-            f"{_preview(sorted(levels.dropna().unique()))}"
+            f"{preview(sorted(levels.dropna().unique()))}"
         )
     return chosen
 

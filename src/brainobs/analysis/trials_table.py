@@ -9,10 +9,12 @@ Readers here accept the variations real files show: flags stored as bool, as nul
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from brainobs.analysis._validation import require_columns
 from brainobs.errors import InvalidInputError
 
 OUTCOMES: tuple[str, ...] = (
@@ -36,19 +38,10 @@ def _rows_text(labels: Iterable[object]) -> str:
     return shown + (f" and {rest} more" if rest > 0 else "")
 
 
-def require_columns(table: pd.DataFrame, columns: Iterable[str], what: str = "trials") -> None:
-    """Return None if ``table`` is a DataFrame with every name in ``columns``; raise otherwise."""
-    if not isinstance(table, pd.DataFrame):
-        raise InvalidInputError(
-            f"{what} must be a pandas DataFrame, got {type(table).__name__}; pass the session's "
-            f"`{what}` table."
-        )
-    missing = [name for name in columns if name not in table.columns]
-    if missing:
-        raise InvalidInputError(
-            f"{what} table is missing column(s) {missing}; it has {list(table.columns)}. Pass the "
-            f"table from a behavior session's `{what}` property, or add the missing column(s)."
-        )
+def require_session_table(table: Any, columns: Iterable[str], what: str = "trials") -> None:
+    """Return None if ``table`` (a session's ``what`` table) has ``columns``; raise otherwise."""
+    fix = f"pass the table of a behavior session's `{what}` property, or add the column(s)"
+    require_columns(table, columns, f"the {what} table", fix)
 
 
 def check_start_times(trials: pd.DataFrame) -> np.ndarray:
@@ -72,7 +65,7 @@ def check_start_times(trials: pd.DataFrame) -> np.ndarray:
 
 def validate_trials(trials: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """Return the checked start times of ``trials`` after checking it holds ``columns``."""
-    require_columns(trials, columns)
+    require_session_table(trials, columns)
     if trials.empty:
         raise InvalidInputError(
             "trials table has no rows; behaviour metrics need at least one trial."

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from brainobs.analysis._validation import _preview, presentation_windows
+from brainobs.analysis._validation import presentation_windows, preview
 from brainobs.analysis.conditions import stimulus_condition_ids
 from brainobs.errors import InvalidInputError, UnknownIdError
 
@@ -158,7 +158,7 @@ def resolve_column(presentations: pd.DataFrame, column: str) -> str:
             return candidate
     spelled = " or ".join(repr(c) for c in COLUMN_ALIASES.get(column, (column,)))
     raise InvalidInputError(
-        f"presentations have no {spelled} column; columns are {_preview(presentations.columns, 30)}"
+        f"presentations have no {spelled} column; columns are {preview(presentations.columns, 30)}"
     )
 
 
@@ -191,7 +191,7 @@ def numeric_values(values: pd.Series, column: str) -> np.ndarray:
             bad.append(raw)
     if bad:
         raise InvalidInputError(
-            f"column {column!r} holds values that are not numbers: {_preview(bad)}; these "
+            f"column {column!r} holds values that are not numbers: {preview(bad)}; these "
             f"metrics need numeric {column}"
         )
     return numbers
@@ -234,13 +234,13 @@ def _select_rows(presentations: pd.DataFrame, spec: StimulusSpec, name: str | No
         if found is None:
             raise InvalidInputError(
                 f"presentations hold no {spec.label} (stimulus names like "
-                f"{', '.join(spec.names)}); names present are {_preview(names, 20)}. "
+                f"{', '.join(spec.names)}); names present are {preview(names, 20)}. "
                 "Pass stimulus_name= to choose one"
             )
         return found
     if name not in names:
         raise UnknownIdError(
-            f"stimulus name {name!r} has no presentations; names present are {_preview(names, 20)}"
+            f"stimulus name {name!r} has no presentations; names present are {preview(names, 20)}"
         )
     return name
 
@@ -313,7 +313,7 @@ def _running_columns(running_speed: pd.DataFrame) -> tuple[str, str]:
             return time_column, speed_column
     raise InvalidInputError(
         "running_speed needs columns start_time and velocity (VCN session.running_speed) or "
-        f"timestamps and speed (VBN); columns are {_preview(running_speed.columns)}"
+        f"timestamps and speed (VBN); columns are {preview(running_speed.columns)}"
     )
 
 

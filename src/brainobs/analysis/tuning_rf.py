@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.ndimage as ndi
 from scipy import sparse
 
-from brainobs.analysis._validation import _preview
+from brainobs.analysis._validation import preview
 from brainobs.analysis.tuning_gaussian import fit_gaussians
 from brainobs.analysis.tuning_inputs import StimulusBlock
 from brainobs.errors import InvalidInputError
@@ -61,7 +61,7 @@ class ReceptiveFieldGrid:
         if missing.size:
             where = [(float(x[c % x.size]), float(y[c // x.size])) for c in missing]
             raise InvalidInputError(
-                f"the gabor grid is incomplete: no presentation at (x, y) {_preview(where)}"
+                f"the gabor grid is incomplete: no presentation at (x, y) {preview(where)}"
             )
         return cls(x, y, cell)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from brainobs.analysis._validation import require_columns
 from brainobs.errors import InvalidInputError
 from brainobs.plot.style import get_axes
 
@@ -43,11 +44,7 @@ METRIC_LABELS: dict[str, str] = {
 
 def _require(table: pd.DataFrame, columns: Sequence[str], made_by: str) -> None:
     """Return None if ``table`` has ``columns``; raise naming the function that makes it."""
-    missing = [column for column in columns if column not in getattr(table, "columns", ())]
-    if missing:
-        raise InvalidInputError(
-            f"the table to plot lacks column(s) {missing}; pass the output of {made_by}."
-        )
+    require_columns(table, columns, "the table to plot", f"pass the output of {made_by}")
 
 
 def _trial_axis(rolling: pd.DataFrame, trials: pd.DataFrame | None) -> tuple[np.ndarray, str]:

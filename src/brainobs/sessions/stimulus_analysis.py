@@ -32,7 +32,7 @@ import xarray as xr
 from numpy.typing import ArrayLike, DTypeLike
 
 from brainobs.analysis import alignment, conditions
-from brainobs.analysis._validation import validate_bin_edges
+from brainobs.analysis._validation import as_id_list, preview, validate_bin_edges
 from brainobs.analysis.conditions import NON_STIMULUS_PARAMETERS, stimulus_condition_ids
 from brainobs.analysis.epochs import (
     DEFAULT_EPOCH_THRESHOLDS,
@@ -84,29 +84,15 @@ DETAILED_STIMULUS_PARAMETERS: tuple[str, ...] = (
 )
 
 
-def _preview(values: Collection[Any], limit: int = 5) -> str:
-    """Return a short comma-separated preview of ``values``."""
-    items = list(values)
-    shown = ", ".join(repr(v) for v in items[:limit])
-    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
-
-
-def _as_id_list(ids: Any) -> list[Any]:
-    """Return ``ids`` (one id or a collection of ids) as a list of Python scalars."""
-    if isinstance(ids, (str, bytes)) or np.ndim(ids) == 0:
-        return [ids.item() if isinstance(ids, np.generic) else ids]
-    return list(np.asarray(ids).tolist())
-
-
 def checked_ids(ids: Any, known: pd.Index, what: str, where: str) -> list[Any]:
     """Return ``ids`` as a list after checking each is in ``known`` (``what``: the id kind)."""
-    wanted = _as_id_list(ids)
+    wanted = as_id_list(ids)
     if not wanted:
         raise InvalidInputError(f"{what} is empty; pass None for all, or a non-empty list")
     missing = [i for i in wanted if i not in known]
     if missing:
         raise UnknownIdError(
-            f"{what} not in this session: {_preview(missing)}; valid ids are in {where} "
+            f"{what} not in this session: {preview(missing)}; valid ids are in {where} "
             f"(they run from {known.min()} to {known.max()})"
         )
     return wanted

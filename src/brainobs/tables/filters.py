@@ -29,6 +29,7 @@ from typing import TypedDict
 import numpy as np
 import pandas as pd
 
+from brainobs.analysis._validation import require_columns
 from brainobs.errors import InvalidInputError
 from brainobs.tables.expression_eval import Table, evaluate
 from brainobs.tables.expressions import (
@@ -71,13 +72,9 @@ VCN_DEFAULT_UNIT_FILTERS: UnitThresholds = {
 
 
 def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    """Raise InvalidInputError if ``df`` lacks any of ``columns``."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InvalidInputError(
-            f"{what} needs the columns {missing}, which this table lacks "
-            f"(it has {list(df.columns)}); pass the table brainobs loaded, unmodified."
-        )
+    """Raise InvalidInputError if ``df`` lacks any of ``columns`` (``what`` needs them)."""
+    fix = "pass the table brainobs loaded, unmodified"
+    require_columns(df, columns, f"the table given to {what}", fix)
 
 
 def _is_null(values: pd.Series) -> np.ndarray:
