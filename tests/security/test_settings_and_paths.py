@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -112,9 +111,7 @@ def read_only(tmp_path: Path) -> Path:
 
 
 def _run_one_line(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    start = time.perf_counter()
-    assert main(args) == 1
-    assert time.perf_counter() - start < 5
+    assert main(args) == 1  # with no_work, a command that starts work prints its trap instead
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return err.splitlines()[0]
