@@ -349,3 +349,32 @@ def test_sample_command_lays_the_sample_out_as_a_dandiset(
         blob = tmp_path / "blobs" / asset["blob"][:3] / asset["blob"][3:6] / asset["blob"]
         digest = asset["metadata"]["digest"]["dandi:sha2-256"]
         assert hashlib.sha256(blob.read_bytes()).hexdigest() == digest
+
+
+def test_cache_verify_info_and_clear_cover_the_dandi_store(
+    vbn_release: SampleRelease, archive: DandiServer, tmp_path: Path
+) -> None:
+    from brainobs.storage.inventory import cache_inventory, clear_cache
+    from brainobs.storage.records import DANDI_STORE
+    from brainobs.storage.verify import verify_cache
+
+    cache = _from_dandi(tmp_path, archive, str(vbn_release.root))
+    _, _, behavior_only = _session_ids(cache)
+    cache.get_behavior_session(behavior_only).close()
+    (stored,) = (tmp_path / DANDI_STORE).rglob("*.nwb")
+    assert [(r.path, r.status) for r in verify_cache(tmp_path) if r.manifest == "DANDI"] == [
+        (stored, "ok")
+    ]
+    (row,) = [r for r in cache_inventory(tmp_path) if r.project == "dandi"]
+    assert row.files == 1 and row.bytes == stored.stat().st_size
+    good = stored.read_bytes()
+    stored.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    (bad,) = [r for r in verify_cache(tmp_path) if r.manifest == "DANDI"]
+    assert bad.status == "corrupt" and "SHA-256" in bad.detail
+    (fixed,) = [r for r in verify_cache(tmp_path, repair=True) if r.manifest == "DANDI"]
+    assert fixed.status == "repaired" and not stored.exists()
+    again = _from_dandi(tmp_path, archive, str(vbn_release.root))
+    again.get_behavior_session(behavior_only).close()
+    assert stored.read_bytes() == good  # downloaded again, verified
+    assert clear_cache(tmp_path).removed >= 1
+    assert not (tmp_path / DANDI_STORE).exists() and not (tmp_path / "dandi").exists()

@@ -35,7 +35,7 @@ from brainobs.storage.download import download_file, make_cache_folder
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import file_digest
 from brainobs.storage.manifest import FileEntry, Manifest
-from brainobs.storage.records import LOCKS
+from brainobs.storage.records import DANDI_STORE, LOCKS
 from brainobs.storage.remote import RemoteObject
 
 _LABEL = r"[^_*\\/<>:|\"'?%@;.]+"  # dandi-cli's LABELREGEX
@@ -178,7 +178,7 @@ class DandiFiles:
     def store_path(self, asset: DandiAsset) -> Path:
         """Return where a verified copy of ``asset`` is kept (addressed by its SHA-256)."""
         assert asset.sha256 is not None
-        return self.cache_dir / "dandi" / "sha256" / asset.sha256 / asset.path.rsplit("/", 1)[-1]
+        return self.cache_dir / DANDI_STORE / asset.sha256 / asset.path.rsplit("/", 1)[-1]
 
     def stored(self, asset: DandiAsset) -> Path | None:
         """Return the store's copy of ``asset``, if it holds one."""

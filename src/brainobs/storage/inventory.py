@@ -17,13 +17,14 @@ from pathlib import Path
 from brainobs.storage.confine import is_inside, is_regular_file
 from brainobs.storage.manifest import Manifest
 from brainobs.storage.records import (
+    DANDI_STORE,
     DOWNLOADED_DATA,
     LAST_USED,
     LOCKS,
     read_last_used,
     update_downloaded_data,
 )
-from brainobs.storage.verify import cached_manifests
+from brainobs.storage.verify import cached_manifests, dandi_store_files
 
 TABLES = ".tables"
 
@@ -74,6 +75,12 @@ def cache_inventory(cache_dir: Path) -> list[CachedVersion]:
                 last_used=manifest.name == last,
             )
         )
+    stored = [p for _, p in dandi_store_files(cache_dir) if is_regular_file(p)]
+    if stored:
+        size = sum(p.stat().st_size for p in stored)
+        rows.append(
+            CachedVersion("DANDI downloads (by SHA-256)", "dandi", len(stored), size, False)
+        )
     return rows
 
 
@@ -97,6 +104,7 @@ def clear_cache(cache_dir: Path, project: str | None = None) -> ClearResult:
     if project is None:
         for name in (DOWNLOADED_DATA, LAST_USED):
             result.removed += _remove_entry(cache_dir / name)
+        result.removed += _clear_dandi(cache_dir)
         _remove_tree(cache_dir, cache_dir / LOCKS)
         _remove_tree(cache_dir, cache_dir / TABLES, only_empty=True)
     elif forget and (cache_dir / DOWNLOADED_DATA).exists():
@@ -104,6 +112,19 @@ def clear_cache(cache_dir: Path, project: str | None = None) -> ClearResult:
     if project is not None and read_last_used(cache_dir) in {m.name for m in manifests}:
         _remove_entry(cache_dir / LAST_USED)
     return result
+
+
+def _clear_dandi(cache_dir: Path) -> int:
+    """Remove the files downloaded from DANDI and the cached listings; return how many files."""
+    removed = 0
+    for _, path in dandi_store_files(cache_dir):
+        removed += _remove_entry(path)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+    _remove_tree(cache_dir, cache_dir / DANDI_STORE.parent / "listings")
+    for folder in (cache_dir / DANDI_STORE, cache_dir / DANDI_STORE.parent):
+        _remove_tree(cache_dir, folder, only_empty=True)
+    return removed
 
 
 def _remove_entry(path: Path) -> bool:

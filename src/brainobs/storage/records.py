@@ -28,6 +28,8 @@ DOWNLOADED_DATA = "_downloaded_data.json"
 LAST_USED = "_manifest_last_used.txt"
 QUARANTINE = "_quarantine"
 LOCKS = ".locks"
+#: Files downloaded from the DANDI Archive, content-addressed: ``<store>/<sha256>/<name>``.
+DANDI_STORE = Path("dandi") / "sha256"
 #: The largest record read (a record of every file of every release is a few MB).
 MAX_RECORD_BYTES = 256 << 20
 

@@ -16,9 +16,9 @@ from typing import Literal
 from brainobs.errors import BrainobsError, BrainobsWarning
 from brainobs.storage.cache import ReleaseCache
 from brainobs.storage.confine import is_regular_file, leads_out
-from brainobs.storage.hashing import blake2b_file
+from brainobs.storage.hashing import blake2b_file, file_digest, is_hex_digest
 from brainobs.storage.manifest import FileEntry, Manifest, is_manifest_name
-from brainobs.storage.records import quarantine_file, update_downloaded_data
+from brainobs.storage.records import DANDI_STORE, quarantine_file, update_downloaded_data
 
 Status = Literal["ok", "corrupt", "repaired", "repair-failed"]
 
@@ -77,7 +77,45 @@ def verify_cache(
             results.append(result)
             if on_file:
                 on_file(result)
+    for result in verify_dandi_store(cache_dir, repair):
+        results.append(result)
+        if on_file:
+            on_file(result)
     return results
+
+
+def dandi_store_files(cache_dir: Path) -> Iterator[tuple[str, Path]]:
+    """Yield (published SHA-256, path) of every file of the cache's DANDI store."""
+    store = cache_dir / DANDI_STORE
+    if store.is_symlink() or not store.is_dir():
+        return
+    for folder in sorted(store.iterdir()):
+        if folder.is_dir() and not folder.is_symlink() and is_hex_digest(folder.name, "sha256"):
+            yield from ((folder.name, path) for path in sorted(folder.iterdir()))
+
+
+def verify_dandi_store(cache_dir: Path, repair: bool = False) -> Iterator[VerifyResult]:
+    """Yield the result of re-hashing each file downloaded from DANDI against its SHA-256.
+
+    With ``repair`` a damaged copy is moved to ``_quarantine/``; the next session that needs
+    it downloads it again (the store holds no listing to fetch it from by itself).
+    """
+    for digest, path in dandi_store_files(cache_dir):
+        if leads_out(cache_dir, path) or not is_regular_file(path):
+            found = "a link or special file; not read"
+        else:
+            found = file_digest(path, "sha256")
+            if found == digest:
+                yield VerifyResult(path, "DANDI", "ok")
+                continue
+            found = f"SHA-256 {found[:12]}... expected {digest[:12]}..."
+        if not repair:
+            yield VerifyResult(path, "DANDI", "corrupt", found)
+            continue
+        moved = quarantine_file(cache_dir, path)
+        yield VerifyResult(
+            path, "DANDI", "repaired", f"{found}; moved to {moved}, downloaded again on next use"
+        )
 
 
 def _verify_one(
