@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from brainobs.sessions.behavior import BehaviorSession
     from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache
     from brainobs.vbn.session import BehaviorEcephysSession
+    from brainobs.vcn.cache import EcephysProjectCache
+    from brainobs.vcn.session import EcephysSession
 
 try:
     __version__ = version("brainobs")
@@ -48,6 +50,8 @@ __all__ = [
     "BehaviorEcephysSession",
     "BehaviorSession",
     "BrainobsError",
+    "EcephysProjectCache",
+    "EcephysSession",
     "Release",
     "VisualBehaviorNeuropixelsProjectCache",
     "__version__",

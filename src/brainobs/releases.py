@@ -38,6 +38,8 @@ class Release:
     report kind the release's sessions declare (their ``report_kind``) to its sections.
     ``dandi_mapping`` names how its data files are found among the assets of its
     ``dandisets`` on the DANDI Archive (:class:`brainobs.storage.dandi_cache.DandiMapping`).
+    ``tree_prefix`` (warehouse layout) is the bucket prefix of its cache folder (the folder
+    with the path ``manifest.json``), also where the local cache keeps it under its root.
     """
 
     name: str
@@ -56,10 +58,13 @@ class Release:
     region: str = "us-west-2"
     dandisets: tuple[str, ...] = ()
     dandi_mapping: str | None = None
+    tree_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, not {self.layout!r}")
+        if (self.layout == "warehouse") != (self.tree_prefix is not None):
+            raise ValueError("a warehouse layout names its tree_prefix (and only it does)")
         object.__setattr__(self, "report_kinds", MappingProxyType(dict(self.report_kinds)))
 
     @property
@@ -151,8 +156,10 @@ VCN = Release(
     metadata_tables=("sessions", "probes", "channels", "units"),
     home="brainobs.vcn",
     cache_class="brainobs.vcn.cache:EcephysProjectCache",
+    session_classes=("brainobs.vcn.session:EcephysSession",),
     sample_writer="brainobs.vcn.sample_release:write_vcn_release",
     layout="warehouse",
+    tree_prefix="visual-coding-neuropixels/ecephys-cache",
     dandisets=("000021", "000022"),
 )
 

@@ -86,9 +86,7 @@ class PathManifest:
         return cls(version, MappingProxyType(entries))
 
     @classmethod
-    def build(
-        cls, version: str, paths: tuple[tuple[str, str, str, str], ...]
-    ) -> PathManifest:
+    def build(cls, version: str, paths: tuple[tuple[str, str, str, str], ...]) -> PathManifest:
         """Return a manifest of ``paths`` ((key, type, spec, parent key), ...) under BASEDIR."""
         entries = {BASEDIR: PathEntry(BASEDIR, "dir", ".")}
         entries |= {key: PathEntry(key, kind, spec, parent) for key, kind, spec, parent in paths}

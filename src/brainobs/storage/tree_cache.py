@@ -83,20 +83,22 @@ class TreeCheck:
 class TreeCache:
     """A warehouse-layout cache folder, filled from ``source`` (None: only what is there).
 
-    ``default_manifest`` is written as ``manifest.json`` when the folder has none (the
+    The folder is the one holding ``manifest_path`` (the reference's ``manifest=``, usually
+    ``<folder>/manifest.json``); ``default_manifest`` is written there when there is none (the
     reference does the same); an existing one must have its version.
     """
 
     def __init__(
         self,
-        folder: str | os.PathLike[str],
+        manifest_path: str | os.PathLike[str],
         source: TreeSource | None,
         default_manifest: PathManifest,
         *,
         settings: TransferSettings | None = None,
         show_progress: bool = False,
     ) -> None:
-        self.folder = Path(folder).expanduser().absolute()
+        self._manifest_path = Path(manifest_path).expanduser().absolute()
+        self.folder = self._manifest_path.parent
         self.source = source
         self.default_manifest = default_manifest
         self.settings = settings or TransferSettings.from_env()
@@ -118,8 +120,8 @@ class TreeCache:
     # --- the manifest ------------------------------------------------------------------------
     @property
     def manifest_path(self) -> Path:
-        """Return the path of the folder's ``manifest.json``."""
-        return self.folder / MANIFEST
+        """Return the path of the folder's path manifest (``manifest.json``)."""
+        return self._manifest_path
 
     @property
     def manifest(self) -> PathManifest:
@@ -142,7 +144,8 @@ class TreeCache:
             raise ManifestError(f"{self.manifest_path} is not a readable path manifest.")
         if self.source is None and not self.folder.is_dir():
             raise FileNotInCacheError(
-                f"{self.folder} holds no cache (no {MANIFEST}). Give the manifest.json of an "
+                f"{self.folder} holds no cache (no {self.manifest_path.name}). Give the "
+                "manifest.json of an "
                 "existing cache folder, or open one that downloads (from_s3_cache, "
                 "from_warehouse)."
             )
@@ -349,7 +352,9 @@ class TreeCache:
         """Yield the relative path of every data file in the folder (bookkeeping left out)."""
         for path in sorted(self.folder.rglob("*")):
             relative = path.relative_to(self.folder)
-            if relative.parts[0] in _BOOKKEEPING or path.name.endswith((".part", ".lock")):
+            if relative.parts[0] in _BOOKKEEPING or relative == Path(self.manifest_path.name):
+                continue
+            if path.name.endswith((".part", ".lock")) or relative.parts[0].startswith("."):
                 continue
             if path.is_file() or path.is_symlink():
                 yield relative.as_posix()
