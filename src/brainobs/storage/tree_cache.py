@@ -304,7 +304,10 @@ class TreeCache:
         remote = self.source.locate(relative)
         if remote is None:
             raise SourceError(f"{self.source.describe()} does not serve {relative}.")
-        expected = Expected(remote.md5, remote.size, algorithm="md5", check=content_problem)
+        expected = Expected(
+            remote.md5, remote.size, algorithm="md5",
+            check=lambda part: content_problem(part, path.name),
+        )  # fmt: skip
         download_file(
             remote.fetcher, remote.key, path, expected, settings=self.settings,
             show_progress=self.show_progress, lock_dir=self._locks(),

@@ -90,11 +90,15 @@ class BucketSource:
         return None
 
 
-def content_problem(path: Path) -> str | None:
-    """Return why the file at ``path`` is visibly incomplete, or None (NWB/HDF5 and CSV)."""
-    if path.suffix in (".nwb", ".h5", ".hdf5"):
+def content_problem(path: Path, name: str | None = None) -> str | None:
+    """Return why the file at ``path`` is visibly incomplete, or None (NWB/HDF5 and CSV).
+
+    ``name`` is the file's final name when ``path`` is its partial download.
+    """
+    suffix = Path(name).suffix if name is not None else path.suffix
+    if suffix in (".nwb", ".h5", ".hdf5"):
         return file_truncation_problem(path)
-    if path.suffix == ".csv":
+    if suffix == ".csv":
         size = path.stat().st_size
         with path.open("rb") as handle:
             handle.seek(max(size - 1, 0))

@@ -404,7 +404,7 @@ class EcephysProjectCache(ProjectCache):
         units = self.get_units(filter_by_validity=filter_by_validity, **filters)
         if session_id is not None:
             units = units[units["ecephys_session_id"] == session_id]
-        joined = units.join(metrics, how="inner", rsuffix="_metric")
+        joined = ct.join_on(units, metrics, None, ("_unit", "_metric"))
         joined.index = joined.index.rename("ecephys_unit_id")
         return joined
 

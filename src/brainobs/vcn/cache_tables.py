@@ -48,6 +48,18 @@ UNIT_RENAMES = {
 }
 
 
+def join_on(
+    left: pd.DataFrame, right: pd.DataFrame, key: str | None, suffixes: tuple[str, str]
+) -> pd.DataFrame:
+    """Return the inner join of ``left`` (its rows, order and index) with the rows of ``right``
+    whose index is ``left[key]`` (or ``left``'s index when ``key`` is None); columns both have
+    get ``suffixes``, as ``pandas.merge`` names them."""
+    both = (set(left.columns) & set(right.columns)) - {key}
+    left = left.rename(columns={c: c + suffixes[0] for c in both})
+    right = right.rename(columns={c: c + suffixes[1] for c in both})
+    return left.join(right, on=key, how="inner")
+
+
 def probes_with_lfp_rates(probes: pd.DataFrame) -> pd.DataFrame:
     """Return ``probes`` with ``lfp_sampling_rate`` divided by the temporal subsampling factor."""
     probes = probes.copy()
@@ -60,12 +72,12 @@ def probes_with_lfp_rates(probes: pd.DataFrame) -> pd.DataFrame:
 
 def annotated_probes(probes: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
     """Return the probes joined with their session's columns (probes without one dropped)."""
-    return probes.join(sessions, on="ecephys_session_id", how="inner", rsuffix="_session")
+    return join_on(probes, sessions, "ecephys_session_id", ("_probe", "_session"))
 
 
 def annotated_channels(channels: pd.DataFrame, probes: pd.DataFrame) -> pd.DataFrame:
     """Return the channels joined with their (annotated) probe's columns."""
-    return channels.join(probes, on="ecephys_probe_id", how="inner", rsuffix="_probe")
+    return join_on(channels, probes, "ecephys_probe_id", ("_channel", "_probe"))
 
 
 def filtered_units(
@@ -79,9 +91,7 @@ def filtered_units(
 
 def annotated_units(units: pd.DataFrame, channels: pd.DataFrame) -> pd.DataFrame:
     """Return the units joined with their peak channel's annotated columns."""
-    return units.join(
-        channels, on="ecephys_channel_id", how="inner", lsuffix="_unit", rsuffix="_channel"
-    )
+    return join_on(units, channels, "ecephys_channel_id", ("_unit", "_channel"))
 
 
 def count_owned(table: pd.DataFrame, owned: pd.DataFrame, key: str, name: str) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from brainobs.errors import MissingDataError
 from brainobs.nwb import NwbFile, read_dynamic_table, read_intervals
 from brainobs.sessions import ecephys_tables as shared
 from brainobs.tables.filters import filter_units
+from brainobs.vcn.cache_tables import join_on
 
 SUBJECT = "/general/subject"
 RIG = "/processing/eye_tracking_rig_metadata/eye_tracking_rig_metadata"
@@ -37,6 +38,7 @@ UNIT_RENAMES = {
     "velocity_below": "waveform_velocity_below",
     "l_ratio": "L_ratio",
     "pref_images_multi_ns": "pref_image_multi_ns",
+    "local_index_channel": "channel_local_index",
 }
 #: Probe columns renamed when merged into units.
 PROBE_RENAMES = {
@@ -131,8 +133,8 @@ def merge_units(units: pd.DataFrame, channels: pd.DataFrame, probes: pd.DataFram
     Rows are sorted by probe description, then vertical and horizontal position (a stable
     sort: ties keep file order).
     """
-    table = units.join(channels, on="peak_channel_id", how="inner", rsuffix="_channel")
-    table = table.join(probes, on="probe_id", how="inner", rsuffix="_probe")
+    table = join_on(units, channels, "peak_channel_id", ("_unit", "_channel"))
+    table = join_on(table, probes, "probe_id", ("_unit", "_probe"))
     table = table.rename(columns={**UNIT_RENAMES, **PROBE_RENAMES})
     table.index = table.index.astype(np.int64).rename("unit_id")
     order = ["probe_description", "probe_vertical_position", "probe_horizontal_position"]
