@@ -500,6 +500,47 @@ class EcephysProjectCache(ProjectCache):
         relative = self.tree.path_of("natural_scene", int(number))
         return read_natural_scene(self.tree.fetch(relative))
 
+    # --- files of the folder (brainobs download, cache verify) -------------------------------
+    def metadata_files(self) -> list[str]:
+        """Return the relative paths of the tables: the four tables, then the metrics tables."""
+        names = [self.tree.path_of(key) for key in ("sessions", "probes", "channels", "units")]
+        types = self.get_all_session_types()
+        return names + [self.tree.path_of("typewise_analysis_metrics", t) for t in types]
+
+    def data_files(self, ids: Iterable[int | str] = ()) -> list[str]:
+        """Return the relative paths of the NWB files of ``ids`` (session or probe ids; every
+        session's when empty): a session's file and its probes' LFP files, a probe's LFP."""
+        probes = self._table("probes")
+        sessions = self._table("sessions").index
+        wanted = [int(i) for i in ids] if ids else [int(i) for i in sessions]
+        files: list[str] = []
+        for ident in wanted:
+            if ident in sessions:
+                files.append(self.tree.path_of("session_nwb", ident, ident))
+                mine = probes[(probes["ecephys_session_id"] == ident) & probes["has_lfp_data"]]
+                files += [self.tree.path_of("probe_lfp_nwb", ident, int(p)) for p in mine.index]
+            elif ident in probes.index and bool(probes.loc[ident, "has_lfp_data"]):
+                sid = int(probes.loc[ident, "ecephys_session_id"])
+                files.append(self.tree.path_of("probe_lfp_nwb", sid, ident))
+            else:
+                raise UnknownIdError(
+                    f"{ident} is neither a session id nor the id of a probe with LFP in this "
+                    f"release; list the sessions with `brainobs sessions {self.RELEASE.name}`."
+                )
+        return list(dict.fromkeys(files))
+
+    @classmethod
+    def over_folder(
+        cls, manifest: PathLike, source: str | None = None, endpoint: str | None = None
+    ) -> Any:
+        """Return a cache over an existing folder, fetching from ``source`` (None: never)."""
+        if source is None:
+            return cls.fixed(manifest)
+        if source.strip().lower() == "warehouse":
+            return cls(WarehouseSource(), manifest=manifest)
+        fetcher = make_fetcher(cls.RELEASE, source, endpoint)
+        return cls(BucketSource(fetcher, str(cls.RELEASE.tree_prefix)), manifest=manifest)
+
     # --- what every release's cache answers --------------------------------------------------
     def session_table(self, include_abnormal: bool = False) -> pd.DataFrame:
         """Return :meth:`get_session_table` (VCN flags no abnormal sessions)."""
