@@ -35,7 +35,7 @@ class MaskedTimeArray(BackendArray):
 
     def _read(self, key: tuple[Any, ...]) -> np.ndarray:
         """Return the values at an outer index, NaN at masked times."""
-        values = np.asarray(self.source[indexing.OuterIndexer(key)], dtype=self.dtype)
+        values = np.asarray(self.source.oindex[indexing.OuterIndexer(key)], dtype=self.dtype)
         hidden = self.masked[key[0]] if key else self.masked
         if np.ndim(hidden) == 0:
             return np.full_like(values, np.nan) if hidden else values
