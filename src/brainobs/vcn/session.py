@@ -226,6 +226,33 @@ class EcephysSession(StimulusAnalysisMixin):
         """Return the units indexed by ``unit_id``, with their channel and probe columns."""
         return tables.public_units(self._units)
 
+    def get_channels(self, filter_by_validity: bool = True) -> pd.DataFrame:
+        """Return the channels, valid ones only unless asked (brainobs; VBN's name)."""
+        external = self._external() if self._external is not None else None
+        return tables.session_channels(self._all_channels, external, filter_by_validity)
+
+    def get_units(
+        self,
+        filter_by_validity: bool = False,
+        filter_out_of_brain_units: bool = False,
+        amplitude_cutoff_maximum: float | None = None,
+        presence_ratio_minimum: float | None = None,
+        isi_violations_maximum: float | None = None,
+    ) -> pd.DataFrame:
+        """Return the file's units under other filters than the session's (brainobs; VBN's name
+        and defaults: none), merged with their channel and probe as :attr:`units`."""
+        thresholds = unit_thresholds(
+            amplitude_cutoff_maximum=amplitude_cutoff_maximum,
+            presence_ratio_minimum=presence_ratio_minimum,
+            isi_violations_maximum=isi_violations_maximum,
+        )
+        units = tables.filter_session_units(
+            tables.read_unit_columns(self._file), self._all_channels, filter_by_validity,
+            filter_out_of_brain_units, thresholds,
+        )  # fmt: skip
+        channels = self.get_channels(filter_by_validity=False)
+        return tables.public_units(tables.merge_units(units, channels, self.probes))
+
     @property
     def num_units(self) -> int:
         """Return how many units the filters keep."""

@@ -88,12 +88,13 @@ def session_channels(
     """Return the session's channels: the warehouse's columns replacing the file's, valid only.
 
     ``external`` (the project cache's channels of this session: structure id and acronym and
-    the three CCF coordinates) replaces the file's columns of the same names and keeps only
-    the channels it lists, as the reference's cache route does.
+    the three CCF coordinates) replaces the file's columns of the same names and, with the
+    validity filter, keeps only the channels it lists (as the reference's cache route does;
+    the warehouse lists valid channels only).
     """
     if external is not None:
         kept = channels.drop(columns=[c for c in external.columns if c in channels.columns])
-        channels = kept.join(external, how="inner")
+        channels = kept.join(external, how="inner" if filter_by_validity else "left")
     if filter_by_validity:
         channels = channels[channels["valid_data"].to_numpy(dtype=bool)]
     return channels.drop(columns=["valid_data"])
