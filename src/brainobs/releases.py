@@ -160,6 +160,7 @@ VCN = Release(
     report_kinds={"vcn_ecephys": "brainobs.vcn.report:ECEPHYS_SECTIONS"},
     sample_writer="brainobs.vcn.sample_release:write_vcn_release",
     tour="brainobs.vcn.tour:tour",
+    summaries="brainobs.vcn.summary:SUMMARIES",
     layout="warehouse",
     tree_prefix="visual-coding-neuropixels/ecephys-cache",
     dandisets=("000021", "000022"),

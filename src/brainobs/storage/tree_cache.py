@@ -96,9 +96,12 @@ class TreeCache:
         *,
         settings: TransferSettings | None = None,
         show_progress: bool = False,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self._manifest_path = Path(manifest_path).expanduser().absolute()
         self.folder = self._manifest_path.parent
+        #: Where what brainobs derives from the folder (reports, summaries) goes.
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.folder / ".brainobs"
         self.source = source
         self.default_manifest = default_manifest
         self.settings = settings or TransferSettings.from_env()
@@ -266,7 +269,7 @@ class TreeCache:
         """
         path = self.local_path(relative)
         size = path.stat().st_size
-        remote = self._remote_or_none(relative) if use_source else None
+        remote = self.remote_entry(relative) if use_source else None
         recorded = self.record().get(relative, {})
         want_size = remote.size if remote is not None else recorded.get("size")
         want_md5 = remote.md5 if remote is not None else recorded.get("md5")
@@ -282,7 +285,7 @@ class TreeCache:
                 return TreeCheck(relative, f"MD5 {md5[:12]}... instead of {want_md5[:12]}...")
         return TreeCheck(relative, None, md5)
 
-    def _remote_or_none(self, relative: str) -> RemoteEntry | None:
+    def remote_entry(self, relative: str) -> RemoteEntry | None:
         """Return where the source serves ``relative`` (None: no source, or built)."""
         if self.source is None:
             return None

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from brainobs import config
-from brainobs.errors import InvalidInputError, UnknownIdError
+from brainobs.errors import FileNotInCacheError, InvalidInputError, UnknownIdError
 from brainobs.nwb import NwbFile
 from brainobs.releases import VCN, Release
 from brainobs.sessions.lfp import LfpFiles
@@ -86,6 +86,7 @@ class EcephysProjectCache(ProjectCache):
         cache: bool = True,
         *,
         show_progress: bool = True,
+        cache_dir: PathLike | None = None,
     ) -> None:
         if not cache:
             raise InvalidInputError(
@@ -103,6 +104,7 @@ class EcephysProjectCache(ProjectCache):
             None if source is _FIXED else source,
             CACHE_MANIFEST,
             show_progress=show_progress,
+            cache_dir=cache_dir,
         )
         super().__init__(tree)  # type: ignore[arg-type]
         #: The cache folder and its source (``fetch_api`` is the same object).
@@ -197,7 +199,7 @@ class EcephysProjectCache(ProjectCache):
         fetcher = LocalFetcher(sample.root)
         tree = root / f"{cls.RELEASE.tree_prefix}-sample-{size}-seed{seed}" / MANIFEST_NAME
         source = BucketSource(fetcher, str(cls.RELEASE.tree_prefix))
-        return cls(source, manifest=tree, show_progress=False)
+        return cls(source, manifest=tree, show_progress=False, cache_dir=root)
 
     @classmethod
     def from_dandi(cls, *args: Any, **kwargs: Any) -> Any:
@@ -216,7 +218,9 @@ class EcephysProjectCache(ProjectCache):
     def _over_bucket(cls, cache_dir: PathLike | None, fetcher: Any, show_progress: bool) -> Any:
         """Return a cache filled from the release's tree in a bucket-like ``fetcher``."""
         source = BucketSource(fetcher, str(cls.RELEASE.tree_prefix))
-        return cls(source, manifest=cls._manifest_in(cache_dir), show_progress=show_progress)
+        manifest = cls._manifest_in(cache_dir)
+        return cls(source, manifest=manifest, show_progress=show_progress,
+                   cache_dir=config.cache_dir(cache_dir))  # fmt: skip
 
     # --- the manifest methods of versioned releases -----------------------------------------
     def _no_versions(self) -> InvalidInputError:
@@ -528,6 +532,25 @@ class EcephysProjectCache(ProjectCache):
                     f"release; list the sessions with `brainobs sessions {self.RELEASE.name}`."
                 )
         return list(dict.fromkeys(files))
+
+    def session_file_identity(self, session_id: int) -> str:
+        """Return what identifies a session's NWB file without a hash: the size and MD5 the
+        source reports, else those of the checked copy (summaries key sessions by it)."""
+        sid = int(session_id)
+        relative = self.tree.path_of("session_nwb", sid, sid)
+        remote = self.tree.remote_entry(relative)
+        if remote is not None and remote.size is not None:
+            return f"size={remote.size};md5={remote.md5 or ''}"
+        recorded = self.tree.record().get(relative)
+        if recorded is not None:
+            return f"size={recorded.get('size')};md5={recorded.get('md5') or ''}"
+        path = self.tree.local_path(relative)
+        if path.is_file():
+            return f"size={path.stat().st_size};md5="
+        raise FileNotInCacheError(
+            f"Session {sid}'s file is neither in {self.tree.folder} nor at a source; download "
+            f"it first (`brainobs download {self.RELEASE.name} {sid}`)."
+        )
 
     @classmethod
     def over_folder(
