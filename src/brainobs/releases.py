@@ -164,6 +164,7 @@ VCN = Release(
     layout="warehouse",
     tree_prefix="visual-coding-neuropixels/ecephys-cache",
     dandisets=("000021", "000022"),
+    dandi_mapping="brainobs.vcn.dandi:VCN_ON_DANDI",
 )
 
 #: Every release brainobs knows, by short name (the name the command line takes).

@@ -50,7 +50,7 @@ def tree_manifests(root: Path) -> Iterator[tuple[Release, Path]]:
             yield release, direct
             return
         base = root / release.tree_prefix
-        for folder in [base, *sorted(base.parent.glob(base.name + "-sample-*"))]:
+        for folder in [base, *sorted(base.parent.glob(base.name + "-*"))]:
             if (folder / "manifest.json").is_file():
                 yield release, folder / "manifest.json"
 

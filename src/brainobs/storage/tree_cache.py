@@ -73,11 +73,17 @@ _MAX_RECORD_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class TreeCheck:
-    """The outcome of checking one file of the tree."""
+    """The outcome of checking one file of the tree (with the digests computed)."""
 
     relative: str
     problem: str | None
     md5: str | None = None
+    sha256: str | None = None
+
+
+def _recorded_digest(entry: dict[str, Any]) -> tuple[str | None, str]:
+    """Return the strongest digest a record entry holds and its algorithm."""
+    return (entry["sha256"], "sha256") if entry.get("sha256") else (entry.get("md5"), "md5")
 
 
 class TreeCache:
@@ -199,10 +205,12 @@ class TreeCache:
                     data[relative] = entry
             write_atomic(self.folder / RECORD, json.dumps(data, indent=1, sort_keys=True).encode())
 
-    def _remember(self, relative: str, md5: str | None) -> None:
+    def _remember(self, relative: str, md5: str | None, sha256: str | None = None) -> None:
         """Record ``relative`` as checked, with its current size and modification time."""
         stat = self.local_path(relative).stat()
         entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "md5": md5}
+        if sha256:
+            entry["sha256"] = sha256
         self._update_record({relative: entry})
 
     def _locks(self) -> Path:
@@ -245,7 +253,7 @@ class TreeCache:
         if action is FetchAction.VERIFY:
             check = self.check(relative)
             if check.problem is None:
-                self._remember(relative, check.md5)
+                self._remember(relative, check.md5, check.sha256)
                 return path
             self.quarantine(path)
             action = self.plan(relative)
@@ -272,18 +280,20 @@ class TreeCache:
         remote = self.remote_entry(relative) if use_source else None
         recorded = self.record().get(relative, {})
         want_size = remote.size if remote is not None else recorded.get("size")
-        want_md5 = remote.md5 if remote is not None else recorded.get("md5")
         if want_size is not None and size != want_size:
             return TreeCheck(relative, f"{size:,} bytes instead of the {want_size:,} expected")
         problem = content_problem(path)
         if problem is not None:
             return TreeCheck(relative, problem)
-        md5 = None
-        if want_md5 and (remote is not None or deep):
-            md5 = file_digest(path, "md5")
-            if md5 != want_md5:
-                return TreeCheck(relative, f"MD5 {md5[:12]}... instead of {want_md5[:12]}...")
-        return TreeCheck(relative, None, md5)
+        want, algorithm = remote.digest if remote is not None else _recorded_digest(recorded)
+        digest = None
+        if want and (remote is not None or deep):
+            digest = file_digest(path, algorithm)
+            if digest != want:
+                label = algorithm.upper().replace("SHA", "SHA-")
+                return TreeCheck(relative, f"{label} {digest[:12]}... instead of {want[:12]}...")
+        return TreeCheck(relative, None, digest if algorithm == "md5" else None,
+                         digest if algorithm == "sha256" else None)  # fmt: skip
 
     def remote_entry(self, relative: str) -> RemoteEntry | None:
         """Return where the source serves ``relative`` (None: no source, or built)."""
@@ -307,15 +317,16 @@ class TreeCache:
         remote = self.source.locate(relative)
         if remote is None:
             raise SourceError(f"{self.source.describe()} does not serve {relative}.")
+        digest, algorithm = remote.digest
         expected = Expected(
-            remote.md5, remote.size, algorithm="md5",
+            digest, remote.size, algorithm=algorithm,
             check=lambda part: content_problem(part, path.name),
         )  # fmt: skip
         download_file(
             remote.fetcher, remote.key, path, expected, settings=self.settings,
             show_progress=self.show_progress, lock_dir=self._locks(),
         )  # fmt: skip
-        self._remember(relative, remote.md5)
+        self._remember(relative, remote.md5, remote.sha256)
 
     def open_data(self, relative: str, stream: bool = False) -> Path | RemoteObject:
         """Return a checked local copy of ``relative``, or with ``stream`` (when it is not

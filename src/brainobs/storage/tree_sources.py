@@ -25,6 +25,12 @@ class RemoteEntry:
     key: str
     size: int | None = None
     md5: str | None = None
+    sha256: str | None = None
+
+    @property
+    def digest(self) -> tuple[str | None, str]:
+        """Return (the strongest digest the source publishes, its algorithm)."""
+        return (self.sha256, "sha256") if self.sha256 else (self.md5, "md5")
 
     def describe(self) -> str:
         """Return the key and the source, for messages."""

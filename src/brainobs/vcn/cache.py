@@ -20,29 +20,25 @@ differences are in docs/differences.md ("Visual Coding Neuropixels").
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from brainobs import config
 from brainobs.errors import FileNotInCacheError, InvalidInputError, UnknownIdError
 from brainobs.nwb import NwbFile
 from brainobs.releases import VCN, Release
 from brainobs.sessions.lfp import LfpFiles
 from brainobs.sessions.project_cache import ProjectCache
-from brainobs.storage.local import LocalFetcher
 from brainobs.storage.remote import BlockCacheOptions
-from brainobs.storage.s3 import S3Fetcher
-from brainobs.storage.sources import is_dandi, make_fetcher
 from brainobs.storage.tree_cache import TreeCache
-from brainobs.storage.tree_sources import BucketSource, TreeSource
+from brainobs.storage.tree_sources import TreeSource
 from brainobs.tables.cache import load_table_cached
 from brainobs.tables.schemas import TableSchema
 from brainobs.types import PathLike
 from brainobs.vcn import cache_tables as ct
-from brainobs.vcn.layout import CACHE_MANIFEST, MANIFEST_NAME, MANIFEST_VERSION
+from brainobs.vcn.cache_routes import FIXED, CacheRoutes
+from brainobs.vcn.layout import CACHE_MANIFEST, MANIFEST_VERSION
 from brainobs.vcn.schemas import SESSION_TYPES, VCN_SCHEMAS
 from brainobs.vcn.session import EcephysSession
 from brainobs.vcn.templates import read_natural_movie, read_natural_scene
@@ -51,14 +47,13 @@ from brainobs.vcn.warehouse import WarehouseSource
 
 #: The reference's default manifest path (relative to the working folder).
 DEFAULT_MANIFEST = "ecephys_project_manifest.json"
-_FIXED = object()  # fetch_api value of a cache that never fetches
 CHANNEL_SUBSTITUTES = (
     "ecephys_structure_id", "ecephys_structure_acronym", "anterior_posterior_ccf_coordinate",
     "dorsal_ventral_ccf_coordinate", "left_right_ccf_coordinate",
 )  # fmt: skip
 
 
-class EcephysProjectCache(ProjectCache):
+class EcephysProjectCache(CacheRoutes, ProjectCache):
     """Visual Coding Neuropixels: 58 sessions, their probes, channels, units and metrics.
 
     ``EcephysProjectCache(manifest=path)`` keeps the cache folder of ``path`` and fills it from
@@ -101,7 +96,7 @@ class EcephysProjectCache(ProjectCache):
         source: Any = WarehouseSource() if fetch_api is None else fetch_api
         tree = TreeCache(
             manifest or DEFAULT_MANIFEST,
-            None if source is _FIXED else source,
+            None if source is FIXED else source,
             CACHE_MANIFEST,
             show_progress=show_progress,
             cache_dir=cache_dir,
@@ -113,114 +108,6 @@ class EcephysProjectCache(ProjectCache):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.tree!r})"
-
-    # --- constructors (reference names) ------------------------------------------------------
-    @classmethod
-    def from_warehouse(
-        cls,
-        scheme: str | None = None,
-        host: str | None = None,
-        asynchronous: bool = False,
-        manifest: PathLike | None = None,
-        version: str | None = None,
-        cache: bool = True,
-        fetch_tries: int = 2,
-        timeout: int = 1200,
-        *,
-        page_size: int = 5000,
-    ) -> EcephysProjectCache:
-        """Return a cache filling the folder of ``manifest`` from the warehouse's RMA service.
-
-        ``scheme`` and ``host`` (both, as in the reference) point at another warehouse.
-        """
-        source = (
-            WarehouseSource(scheme, host, page_size=page_size)
-            if scheme and host
-            else WarehouseSource(page_size=page_size)
-        )
-        return cls(source, fetch_tries, None, manifest, version, cache)
-
-    @classmethod
-    def fixed(cls, manifest: PathLike | None = None, version: str | None = None) -> Any:
-        """Return a cache over an existing folder that never fetches (reference ``fixed``)."""
-        return cls(_FIXED, manifest=manifest, version=version)
-
-    @classmethod
-    def from_s3_cache(
-        cls,
-        cache_dir: PathLike | None = None,
-        bucket_name_override: str | None = None,
-        endpoint: str | None = None,
-        show_progress: bool = True,
-    ) -> Any:
-        """Return a cache filled from the public bucket's ``ecephys-cache`` tree.
-
-        ``endpoint`` (or ``$BRAINOBS_S3_ENDPOINT``) points at an S3-compatible mirror.
-        """
-        bucket = bucket_name_override or cls.RELEASE.bucket
-        fetcher = S3Fetcher(bucket, endpoint=endpoint, region=cls.RELEASE.region)
-        return cls._over_bucket(cache_dir, fetcher, show_progress)
-
-    @classmethod
-    def from_source(
-        cls,
-        source: str,
-        cache_dir: PathLike | None = None,
-        endpoint: str | None = None,
-        dandiset_version: str | None = None,
-    ) -> Any:
-        """Return a cache filled from ``source``: ``s3``, ``warehouse``, an http(s) mirror of
-        the bucket, a folder laid out like it, or ``dandi``."""
-        if is_dandi(source):
-            return cls.from_dandi(cache_dir, dandiset_version, endpoint=endpoint)
-        if dandiset_version is not None:
-            raise InvalidInputError("A dandiset version applies to the DANDI source only.")
-        if source.strip().lower() == "warehouse":
-            return cls.from_warehouse(manifest=cls._manifest_in(cache_dir))
-        return cls._over_bucket(cache_dir, make_fetcher(cls.RELEASE, source, endpoint), True)
-
-    @classmethod
-    def from_local_cache(cls, cache_dir: PathLike, use_static_cache: bool = False) -> Any:
-        """Return a cache over a folder already on disk: ``cache_dir`` itself when it holds
-        ``manifest.json``, else its ``visual-coding-neuropixels/ecephys-cache`` folder."""
-        folder = Path(cache_dir).expanduser()
-        manifest = folder / MANIFEST_NAME
-        return cls.fixed(manifest if manifest.is_file() else cls._manifest_in(folder))
-
-    @classmethod
-    def from_sample(
-        cls, cache_dir: PathLike | None = None, size: str = "default", seed: int = 0
-    ) -> Any:
-        """Return a cache serving brainobs's sample release (written on first use), fetched
-        into its own cache folder through the same checks as real data."""
-        root = config.cache_dir(cache_dir)
-        folder = root / "_samples" / f"{cls.RELEASE.name}-{size}-seed{seed}"
-        sample = cls.RELEASE.load_sample_writer()(folder, size=size, seed=seed)
-        fetcher = LocalFetcher(sample.root)
-        tree = root / f"{cls.RELEASE.tree_prefix}-sample-{size}-seed{seed}" / MANIFEST_NAME
-        source = BucketSource(fetcher, str(cls.RELEASE.tree_prefix))
-        return cls(source, manifest=tree, show_progress=False, cache_dir=root)
-
-    @classmethod
-    def from_dandi(cls, *args: Any, **kwargs: Any) -> Any:
-        """Raise: the DANDI route of this release is not available yet."""
-        raise InvalidInputError(
-            "Visual Coding Neuropixels is not served from DANDI by brainobs yet; use "
-            "from_s3_cache() or from_warehouse()."
-        )
-
-    @classmethod
-    def _manifest_in(cls, cache_dir: PathLike | None) -> Path:
-        """Return the manifest path of the release's tree in the cache root ``cache_dir``."""
-        return config.cache_dir(cache_dir) / str(cls.RELEASE.tree_prefix) / MANIFEST_NAME
-
-    @classmethod
-    def _over_bucket(cls, cache_dir: PathLike | None, fetcher: Any, show_progress: bool) -> Any:
-        """Return a cache filled from the release's tree in a bucket-like ``fetcher``."""
-        source = BucketSource(fetcher, str(cls.RELEASE.tree_prefix))
-        manifest = cls._manifest_in(cache_dir)
-        return cls(source, manifest=manifest, show_progress=show_progress,
-                   cache_dir=config.cache_dir(cache_dir))  # fmt: skip
 
     # --- the manifest methods of versioned releases -----------------------------------------
     def _no_versions(self) -> InvalidInputError:
@@ -551,18 +438,6 @@ class EcephysProjectCache(ProjectCache):
             f"Session {sid}'s file is neither in {self.tree.folder} nor at a source; download "
             f"it first (`brainobs download {self.RELEASE.name} {sid}`)."
         )
-
-    @classmethod
-    def over_folder(
-        cls, manifest: PathLike, source: str | None = None, endpoint: str | None = None
-    ) -> Any:
-        """Return a cache over an existing folder, fetching from ``source`` (None: never)."""
-        if source is None:
-            return cls.fixed(manifest)
-        if source.strip().lower() == "warehouse":
-            return cls(WarehouseSource(), manifest=manifest)
-        fetcher = make_fetcher(cls.RELEASE, source, endpoint)
-        return cls(BucketSource(fetcher, str(cls.RELEASE.tree_prefix)), manifest=manifest)
 
     # --- what every release's cache answers --------------------------------------------------
     def session_table(self, include_abnormal: bool = False) -> pd.DataFrame:
