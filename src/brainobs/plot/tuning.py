@@ -60,7 +60,9 @@ def plot_receptive_field(
     step_x = float(np.diff(x).mean()) if x.size > 1 else 1.0
     step_y = float(np.diff(y).mean()) if y.size > 1 else 1.0
     extent = (x[0] - step_x / 2, x[-1] + step_x / 2, y[0] - step_y / 2, y[-1] + step_y / 2)
-    ax.imshow(grid.to_numpy().astype(float), origin="lower", extent=extent, cmap=cmap, aspect="equal")
+    ax.imshow(
+        grid.to_numpy().astype(float), origin="lower", extent=extent, cmap=cmap, aspect="equal"
+    )
     ax.set_xlabel("x (°)")
     ax.set_ylabel("y (°)")
     if title:

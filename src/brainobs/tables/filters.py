@@ -61,7 +61,6 @@ class UnitThresholds(TypedDict):
     isi_violations_maximum: float | None
 
 
-
 def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
     """Raise InvalidInputError if ``df`` lacks any of ``columns``."""
     missing = [c for c in columns if c not in df.columns]
