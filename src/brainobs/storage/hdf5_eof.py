@@ -1,10 +1,11 @@
 """Is an HDF5 file whole? Its superblock's end-of-file address against the bytes there are.
 
 Every HDF5 file starts (after an optional user block of 512, 1024, 2048... bytes) with a
-superblock that records the file's end-of-file address: how many bytes the file holds past its
-base address. HDF5 itself refuses a file shorter than that ("truncated file"), but only when
-the file is opened; checking the few bytes of the superblock first catches a cut-short download
-before anything trusts or reads it, locally or by byte ranges, without hashing gigabytes.
+superblock that records the file's end-of-file address: how many bytes the file holds (the
+user block included). HDF5 itself refuses a file shorter than that ("truncated file"), but
+only when the file is opened; checking the few bytes of the superblock first catches a
+cut-short download before anything trusts or reads it, locally or by byte ranges, without
+hashing gigabytes.
 
 Superblock layouts (HDF5 File Format Specification, section II.A): versions 0 and 1 store the
 size of offsets at byte 13 and the base, free-space and end-of-file addresses from byte 24
@@ -40,10 +41,11 @@ def _candidates(size: int) -> list[int]:
 
 
 def end_of_file(head: bytes) -> int | None:
-    """Return the end address (base + end-of-file address) a superblock records.
+    """Return the end-of-file address a superblock records: the size the file must have.
 
-    ``head`` starts at the signature. None when the version is unknown or the address is
-    undefined.
+    ``head`` starts at the signature. The address counts the user block too: HDF5 refuses a
+    file when ``size < stored end of file`` (``H5F__super_read``). None when the version is
+    unknown or the address undefined.
     """
     version = head[8] if len(head) > 8 else -1
     if version not in _ADDRESS_START:
@@ -52,14 +54,8 @@ def end_of_file(head: bytes) -> int | None:
     start = _ADDRESS_START[version]
     if width not in (2, 4, 8) or len(head) < start + 3 * width:
         return None
-    base, _, eof = (
-        int.from_bytes(head[start + i * width : start + (i + 1) * width], "little")
-        for i in range(3)
-    )
-    undefined = (1 << (8 * width)) - 1
-    if eof == undefined or base == undefined:
-        return None
-    return base + eof
+    eof = int.from_bytes(head[start + 2 * width : start + 3 * width], "little")
+    return None if eof == (1 << (8 * width)) - 1 else eof
 
 
 def truncation_problem(read: ReadRange, size: int) -> str | None:
