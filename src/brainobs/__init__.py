@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from brainobs.vbn.session import BehaviorEcephysSession
     from brainobs.vbo.cache import VisualBehaviorOphysProjectCache
     from brainobs.vbo.experiment import BehaviorOphysExperiment
+    from brainobs.vcn.cache import EcephysProjectCache
+    from brainobs.vcn.session import EcephysSession
 
 try:
     __version__ = version("brainobs")
@@ -56,6 +58,8 @@ __all__ = [
     "BehaviorOphysExperiment",
     "BehaviorSession",
     "BrainobsError",
+    "EcephysProjectCache",
+    "EcephysSession",
     "Release",
     "VisualBehaviorNeuropixelsProjectCache",
     "VisualBehaviorOphysProjectCache",

@@ -41,6 +41,8 @@ class Release:
     ``dropin_cache_class`` is the cache of the AllenSDK drop-in flavour
     (``from brainobs.allensdk import ...``: the reference toolkit's tables and returns) and
     ``dropin_session_classes`` the sessions it opens.
+    ``tree_prefix`` (warehouse layout) is the bucket prefix of its cache folder (the folder
+    with the path ``manifest.json``), also where the local cache keeps it under its root.
     """
 
     name: str
@@ -61,10 +63,13 @@ class Release:
     region: str = "us-west-2"
     dandisets: tuple[str, ...] = ()
     dandi_mapping: str | None = None
+    tree_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, not {self.layout!r}")
+        if (self.layout == "warehouse") != (self.tree_prefix is not None):
+            raise ValueError("a warehouse layout names its tree_prefix (and only it does)")
         object.__setattr__(self, "report_kinds", MappingProxyType(dict(self.report_kinds)))
 
     @property
@@ -173,9 +178,15 @@ VCN = Release(
     metadata_tables=("sessions", "probes", "channels", "units"),
     home="brainobs.vcn",
     cache_class="brainobs.vcn.cache:EcephysProjectCache",
+    session_classes=("brainobs.vcn.session:EcephysSession",),
+    report_kinds={"vcn_ecephys": "brainobs.vcn.report:ECEPHYS_SECTIONS"},
     sample_writer="brainobs.vcn.sample_release:write_vcn_release",
+    tour="brainobs.vcn.tour:tour",
+    summaries="brainobs.vcn.summary:SUMMARIES",
     layout="warehouse",
+    tree_prefix="visual-coding-neuropixels/ecephys-cache",
     dandisets=("000021", "000022"),
+    dandi_mapping="brainobs.vcn.dandi:VCN_ON_DANDI",
 )
 
 #: Every release brainobs knows, by short name (the name the command line takes).

@@ -12,6 +12,7 @@ import click
 import pytest
 
 from brainobs.cli.main import cli
+from brainobs.releases import available_releases
 
 # Any attempt to leave the machine goes to a closed loopback port and fails at once.
 OFFLINE = {
@@ -32,10 +33,12 @@ def test_demo_runs_offline_from_an_empty_cache(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr[-3000:]
     reports = list((cache / "reports").glob("session_*.html"))
-    assert len(reports) == 2  # one VBN session, one VBO experiment
+    toured = [r for r in available_releases() if r.tour is not None]
+    assert len(reports) == len(toured) == 3  # one VBN session, one VBO experiment, one VCN session
     assert all(r.stat().st_size > 100_000 and r.as_uri() in result.stdout for r in reports)
     assert "ecephys sessions" in result.stdout and "max d'" in result.stdout
     assert "imaging sessions" in result.stdout and "the same cells across sessions" in result.stdout
+    assert "Visual Coding Neuropixels" in result.stdout and "receptive field" in result.stdout
     print(f"\nbrainobs demo from an empty cache: {elapsed:.1f} s")
 
 

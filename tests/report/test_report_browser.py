@@ -19,6 +19,8 @@ from brainobs.report import Report, write_report
 from brainobs.sample import SampleRelease
 from brainobs.vbn.cache import VisualBehaviorNeuropixelsProjectCache
 from brainobs.vbo.cache import VisualBehaviorOphysProjectCache
+from brainobs.vcn.cache import EcephysProjectCache
+from brainobs.vcn.sample_release import VcnSampleRelease
 from tests.report.chromium import PageCheck, check_page, devtools, find_chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,6 +101,35 @@ def test_vbo_experiment_report_renders_in_headless_chromium(
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"report_experiment_{experiment_id}.png").write_bytes(check.screenshot)
     assert len(check.images) == report.html.count("<img ") >= 5
+
+
+@pytest.fixture(scope="module")
+def vcn_report(
+    vcn_release: VcnSampleRelease, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[int, Report]:
+    """The report of the VCN sample's first brain_observatory_1.1 session."""
+    cache = EcephysProjectCache.from_source(
+        str(vcn_release.root), tmp_path_factory.mktemp("vcn_report_cache")
+    )
+    sessions = cache.get_session_table()
+    session_id = int(sessions.index[sessions["session_type"] == "brain_observatory_1.1"][0])
+    with pytest.warns(UserWarning, match="invalid time intervals"):
+        report = write_report(cache.get_session_data(session_id), tmp_path_factory.mktemp("vcn"))
+    return session_id, report
+
+
+def test_vcn_report_renders_in_headless_chromium(
+    vcn_report: tuple[int, Report], tmp_path: Path
+) -> None:
+    session_id, report = vcn_report
+    assert report.path is not None
+    assert [o.title for o in report.unavailable] == []
+    for title in ("Direction tuning", "Receptive fields", "Flash responses", "Units per area"):
+        assert title in report.html
+    check = _open(report.path, tmp_path)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"report_vcn_session_{session_id}.png").write_bytes(check.screenshot)
+    assert len(check.images) == report.html.count("<img ") >= 6
     assert [image for image in check.images if image["naturalWidth"] <= 0] == []
     assert check.errors == []
     assert all(url.startswith(("file:", "data:image/png")) for url in check.requests)

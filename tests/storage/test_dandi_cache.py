@@ -294,7 +294,10 @@ def test_dandi_cannot_stand_in_for_the_bucket() -> None:
 
 
 def test_a_release_without_a_dandi_mapping_says_so(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="cannot read Visual Coding Neuropixels from DANDI"):
+    unmapped = dataclasses.replace(VBN, dandi_mapping=None)
+    with pytest.raises(InvalidInputError, match="cannot read Visual Behavior Neuropixels from"):
+        open_dandi_cache(unmapped, tmp_path, LocalFetcher(tmp_path))
+    with pytest.raises(InvalidInputError, match="warehouse layout"):
         open_dandi_cache(VCN, tmp_path, LocalFetcher(tmp_path))
 
 

@@ -8,12 +8,12 @@ import pytest
 
 from brainobs.errors import InvalidInputError
 from brainobs.tables import (
-    VCN_DEFAULT_UNIT_FILTERS,
     filter_abnormal_sessions,
     filter_expression,
     filter_units,
     filter_valid_channels,
 )
+from brainobs.vcn.units import DEFAULT_UNIT_FILTERS as VCN_DEFAULT_UNIT_FILTERS
 
 NAN = np.nan
 

@@ -59,7 +59,9 @@ def info(cache_dir: str | None) -> None:
 def verify(repair: bool, cache_dir: str | None, source: str | None, endpoint: str | None) -> None:
     """Re-hash every cached file against its manifest.
 
-    Exits with status 1 if a damaged file remains.
+    Folders without hashes (vcn) are checked against the sizes and MD5s recorded when their
+    files were fetched and by an HDF5 end-of-file check. Exits with status 1 if a damaged
+    file remains.
 
     \b
     Example:
@@ -77,6 +79,9 @@ def verify(repair: bool, cache_dir: str | None, source: str | None, endpoint: st
     results = verify_cache(
         root, repair=repair, cache_for=_cache_factory(root, source, endpoint), on_file=show
     )
+    from brainobs.cli.tree_cmds import verify_trees  # warehouse-layout folders (VCN)
+
+    results += verify_trees(root, repair, source, endpoint, show)
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "corrupt", "repaired")}
     failed = sum(r.status == "repair-failed" for r in results)
     click.echo(

@@ -31,11 +31,14 @@ def download(
     endpoint: str | None,
     dandiset_version: str | None,
 ) -> None:
-    """Download RELEASE (vbn, vbo) files into the cache, verified against the manifest.
+    """Download RELEASE (vbn, vbo, vcn) files into the cache, verified.
 
     IDS are session, experiment, probe or file ids; without them every file is fetched. A
     session id fetches every file of the session (vbn: its LFP files too; vbo: an imaging
-    session's id fetches the files of its planes).
+    session's id fetches the files of its planes). vbn and vbo files are verified against the
+    manifest's hashes; vcn (no hashes) by the size and MD5 the source reports and an HDF5
+    end-of-file check; --source warehouse reads vcn through the Allen Institute warehouse's
+    queries instead of the bucket.
     Interrupted downloads resume where they stopped. With --source dandi the NWB files come
     from the DANDI Archive, verified against its SHA-256 (the metadata tables from the bucket).
 
@@ -45,6 +48,7 @@ def download(
       brainobs download vbn 1044385384 --manifest 0.5.0
       brainobs download vbn 1044385384 --source dandi --dandiset-version 0.240702.1725
       brainobs download vbo 951980471          # one imaging plane (ophys experiment)
+      brainobs download vcn 715093703 --endpoint http://127.0.0.1:9000
     """
     from tqdm.auto import tqdm
 
@@ -54,6 +58,15 @@ def download(
     from brainobs.storage.sources import make_release_cache
 
     rel = get_release(release)
+    if rel.layout == "warehouse":  # a cache folder with no manifest versions (VCN)
+        from brainobs.cli.tree_cmds import download_tree
+
+        if version is not None:
+            raise click.UsageError(f"{rel.title} has no manifest versions; leave out --manifest.")
+        project = rel.load_cache_class()
+        tree_cache = project.from_source(source or "s3", cache_dir, endpoint, dandiset_version)
+        download_tree(rel, ids, metadata_only, yes, tree_cache)
+        return
     cache = make_release_cache(rel, source, config.cache_dir(cache_dir), endpoint,
                                dandiset_version=dandiset_version, show_progress=True)  # fmt: skip
     manifest = cache.load_manifest(version)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
@@ -25,10 +24,15 @@ def _tour_one(release: Release, cache_dir: str | None) -> None:
     from brainobs.cli.report_cmd import write_session_report
 
     _heading(f"{release.title}: built-in sample release")
+    from brainobs import config
+
     start = time.perf_counter()
     cache = release.load_cache_class().from_sample(cache_dir)
-    click.echo(f"manifest {cache.current_manifest()}  ({time.perf_counter() - start:.1f} s)")
-    click.echo(f"cache    {cache.fetch_api.cache_dir}")
+    if release.layout == "warehouse":  # a cache folder with no manifest versions (VCN)
+        click.echo(f"folder   {cache.tree.folder}  ({time.perf_counter() - start:.1f} s)")
+    else:
+        click.echo(f"manifest {cache.current_manifest()}  ({time.perf_counter() - start:.1f} s)")
+        click.echo(f"cache    {cache.fetch_api.cache_dir}")
     paragraphs, session_id = release.load(str(release.tour))(cache)
     for heading, text in paragraphs:
         _heading(heading)
@@ -36,7 +40,7 @@ def _tour_one(release: Release, cache_dir: str | None) -> None:
     _heading(f"Report of session {session_id}")
     start = time.perf_counter()
     session = cache.get_session(session_id)
-    path = write_session_report(session, Path(cache.fetch_api.cache_dir) / "reports")
+    path = write_session_report(session, config.cache_dir(cache_dir) / "reports")
     click.echo(f"written in {time.perf_counter() - start:.1f} s; open it in a browser:")
     click.echo(f"  {path.resolve().as_uri()}")
     click.echo(

@@ -31,6 +31,14 @@ def _lfp_probes(probes: pd.DataFrame) -> pd.DataFrame:
     return probes[probes["has_lfp_data"].astype("boolean").fillna(False).to_numpy()]
 
 
+def _probe_names(probes: pd.DataFrame) -> pd.Series:
+    """Return each probe's name (VBN ``name``, VCN ``description``), else its id."""
+    for column in ("name", "description"):
+        if column in probes.columns:
+            return probes[column]
+    return pd.Series(probes.index, index=probes.index)
+
+
 def choose_lfp_probe(session: Any, context: ReportContext) -> Any:
     """Return the probe id to show: the option, else the LFP probe with most VISp units."""
     probes = read_stream(session, "probes")
@@ -84,7 +92,8 @@ def build_lfp_csd(session: Any, context: ReportContext) -> Sequence[Block]:
     """Return an LFP segment by depth and the flash-evoked CSD of one probe."""
     probe_id = choose_lfp_probe(session, context)
     probes = session.probes
-    name = probes.loc[probe_id, "name"] if "name" in probes.columns else probe_id
+    names = _probe_names(probes)
+    name = names[probe_id]
     figure, axes = new_figure(1, 2, figsize=(12.0, 4.0), width_ratios=(3, 2))
     _lfp_panel(session, probe_id, context.options.lfp_seconds, axes[0, 0])
     axes[0, 0].set_title(f"{name}: LFP, {context.options.lfp_seconds:g} s from the first change")
@@ -96,7 +105,7 @@ def build_lfp_csd(session: Any, context: ReportContext) -> Sequence[Block]:
     except (LookupError, OSError, BrainobsError) as exc:
         axes[0, 1].set_axis_off()
         blocks.append(UnavailableBlock(f"CSD: {exc}"))
-    others = [f"{probes.loc[p, 'name']} ({p})" for p in _lfp_probes(probes).index if p != probe_id]
+    others = [f"{names[p]} ({p})" for p in _lfp_probes(probes).index if p != probe_id]
     if others:
         text = "Other probes with LFP: " + ", ".join(others) + "; choose one with --probe ID."
         blocks.append(TextBlock(text))

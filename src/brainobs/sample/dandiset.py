@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brainobs.errors import InvalidInputError
+from brainobs.errors import InvalidInputError, ManifestNotFoundError, UnknownIdError
 from brainobs.releases import get_release
 from brainobs.sample import SampleRelease
 from brainobs.storage.atomic import write_atomic
@@ -169,13 +169,13 @@ def write_sample_dandiset(
         )
     mapping = declared.load(declared.dandi_mapping)
     placed = mapping.asset_paths(sample.metadata_path)
-    data_files = sample.manifest.data_files
     by_dandiset: dict[str, dict[str, Path]] = {}
     for file_id, (dandiset, asset_path) in placed.items():
-        if file_id in data_files:
-            by_dandiset.setdefault(dandiset, {})[asset_path] = sample.path_of(
-                data_files[file_id].key
-            )
+        try:  # a file id the sample has (a manifest's, or a warehouse tree's key)
+            path = sample.data_path(file_id)
+        except (ManifestNotFoundError, UnknownIdError):
+            continue
+        by_dandiset.setdefault(dandiset, {})[asset_path] = path
     return [
         write_dandiset(files, out_dir, dandiset, name=f"{declared.title} (brainobs sample)")
         for dandiset, files in sorted(by_dandiset.items())

@@ -394,6 +394,11 @@ def open_dandi_cache(
 ) -> DandiReleaseCache:
     """Return a cache of ``release`` with data files from its dandisets and metadata from
     ``metadata_fetcher``, using the DANDI mapping the release declares."""
+    if release.layout != "cloud_cache":
+        raise InvalidInputError(
+            f"{release.title} has a warehouse layout (no manifest versions): open it from DANDI "
+            "with its project cache's from_dandi() (`--source dandi`)."
+        )
     if not release.dandisets or release.dandi_mapping is None:
         raise InvalidInputError(
             f"brainobs cannot read {release.title} from DANDI yet (its declaration names no "

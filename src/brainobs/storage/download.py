@@ -56,16 +56,20 @@ REPAIR_HINT = "Run `brainobs cache verify --repair` or fetch it again."
 class Expected:
     """What the downloaded bytes must be: a digest and, when known, the size.
 
-    ``algorithm`` names the digest: ``"blake2b"`` (the releases' manifests) or ``"sha256"``
-    (what the DANDI Archive publishes for every asset).
+    ``algorithm`` names the digest: ``"blake2b"`` (the releases' manifests), ``"sha256"``
+    (what the DANDI Archive publishes for every asset) or ``"md5"`` (an S3 ETag). A source
+    that publishes no digest (``file_hash=None``) is checked by size only, and ``check``
+    (given the finished ``.part`` file, returning a problem or None) inspects the content
+    before the file is published.
     """
 
-    file_hash: str
+    file_hash: str | None
     size: int | None = None
     algorithm: str = "blake2b"
+    check: Callable[[Path], str | None] | None = None
 
     def __post_init__(self) -> None:
-        if not is_hex_digest(self.file_hash, self.algorithm):
+        if self.file_hash is not None and not is_hex_digest(self.file_hash, self.algorithm):
             label = ALGORITHMS.get(self.algorithm, self.algorithm)
             raise InvalidInputError(
                 f"{self.file_hash!r} is not a lowercase hex {label} digest; digests brainobs "
@@ -437,10 +441,10 @@ def _check(partial: _Partial, expected: Expected) -> str | None:
     if expected.size is not None and partial.written != expected.size:
         return f"{partial.written} bytes instead of {expected.size}"
     digest = partial.hasher.hexdigest()
-    if digest != expected.file_hash:
+    if expected.file_hash is not None and digest != expected.file_hash:
         label = ALGORITHMS[expected.algorithm]
         return f"{label} {digest[:12]}... instead of {expected.file_hash[:12]}..."
-    return None
+    return expected.check(partial.path) if expected.check is not None else None
 
 
 def _publish(part: Path, target: Path) -> None:

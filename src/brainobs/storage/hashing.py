@@ -1,5 +1,6 @@
 """Digests of downloaded files: BLAKE2b as the releases' manifests record them (hashlib
-defaults: 64-byte digest), and SHA-256 as the DANDI Archive publishes it for every asset."""
+defaults: 64-byte digest), SHA-256 as the DANDI Archive publishes it for every asset, and MD5
+as S3 reports it (the ETag of an object uploaded in one part)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def _openssl_blake2b() -> Hasher | None:
 
 
 #: The digests brainobs verifies, by name, with the label messages use.
-ALGORITHMS = {"blake2b": "BLAKE2b", "sha256": "SHA-256"}
-_HEX_LENGTHS = {"blake2b": 128, "sha256": 64}
+ALGORITHMS = {"blake2b": "BLAKE2b", "sha256": "SHA-256", "md5": "MD5"}
+_HEX_LENGTHS = {"blake2b": 128, "sha256": 64, "md5": 32}
 
 
 def new_hasher(algorithm: str = "blake2b") -> Hasher:
@@ -40,6 +41,8 @@ def new_hasher(algorithm: str = "blake2b") -> Hasher:
     """
     if algorithm == "sha256":
         return hashlib.sha256()
+    if algorithm == "md5":  # an integrity check against S3's ETag, not a security measure
+        return hashlib.md5(usedforsecurity=False)
     if algorithm != "blake2b":
         raise InvalidInputError(
             f"Unknown digest {algorithm!r}; brainobs verifies {', '.join(ALGORITHMS)}."

@@ -9,6 +9,7 @@ instead of pulling in boto3 (~80 MB) to send unsigned requests.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 from brainobs import config
 from brainobs.config import TransferSettings
@@ -16,6 +17,20 @@ from brainobs.errors import SourceError
 from brainobs.storage.http import HTTPFetcher
 
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What an S3 listing says of one object: its size and ETag (quotes removed)."""
+
+    size: int
+    etag: str
+
+    @property
+    def md5(self) -> str | None:
+        """Return the object's MD5 when its ETag is one (a single-part upload), else None."""
+        tag = self.etag.lower()
+        return tag if len(tag) == 32 and all(c in "0123456789abcdef" for c in tag) else None
 
 
 class S3Fetcher(HTTPFetcher):
@@ -56,26 +71,36 @@ class S3Fetcher(HTTPFetcher):
 
     def list_keys(self, prefix: str) -> list[str]:
         """Return every key under ``prefix`` (ListObjectsV2, following continuation tokens)."""
-        keys: list[str] = []
+        return sorted(self.list_objects(prefix))
+
+    def list_objects(self, prefix: str) -> dict[str, ObjectInfo]:
+        """Return key -> size and ETag of every object under ``prefix``."""
+        objects: dict[str, ObjectInfo] = {}
         token: str | None = None
         while True:
             params = {"list-type": "2", "prefix": prefix}
             if token:
                 params["continuation-token"] = token
             body = self.transport.read_small(self.bucket_url + "/", params=params)
-            page_keys, token = _parse_listing(body, self.describe())
-            keys.extend(page_keys)
+            page, token = _parse_listing(body, self.describe())
+            objects.update(page)
             if token is None:
-                return sorted(keys)
+                return objects
 
 
-def _parse_listing(body: bytes, source: str) -> tuple[list[str], str | None]:
-    """Return the keys of one ListObjectsV2 page and the continuation token, if truncated."""
+def _parse_listing(body: bytes, source: str) -> tuple[dict[str, ObjectInfo], str | None]:
+    """Return the objects of one ListObjectsV2 page and the continuation token, if truncated."""
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
         raise SourceError(f"{source} sent a listing that is not S3 XML: {exc}") from None
-    keys = [el.text or "" for el in root.iter(f"{_NS}Key")]
+    objects = {}
+    for item in root.iter(f"{_NS}Contents"):
+        size = item.findtext(f"{_NS}Size") or ""
+        etag = (item.findtext(f"{_NS}ETag") or "").strip('"')
+        objects[item.findtext(f"{_NS}Key") or ""] = ObjectInfo(
+            int(size) if size.isdigit() else -1, etag
+        )
     truncated = (root.findtext(f"{_NS}IsTruncated") or "false").lower() == "true"
     token = root.findtext(f"{_NS}NextContinuationToken") if truncated else None
-    return keys, token
+    return objects, token

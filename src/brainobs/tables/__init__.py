@@ -3,7 +3,6 @@
 from brainobs.tables.cache import cache_path, load_table_cached
 from brainobs.tables.export import to_release_frame
 from brainobs.tables.filters import (
-    VCN_DEFAULT_UNIT_FILTERS,
     filter_abnormal_sessions,
     filter_expression,
     filter_units,
@@ -18,7 +17,6 @@ from brainobs.tables.schemas import (
 
 __all__ = [
     "SCHEMA_VERSION",
-    "VCN_DEFAULT_UNIT_FILTERS",
     "ColumnSpec",
     "TableSchema",
     "cache_path",

@@ -45,7 +45,6 @@ from brainobs.tables.expressions import (
 )
 
 __all__ = [
-    "VCN_DEFAULT_UNIT_FILTERS",
     "UnitThresholds",
     "filter_abnormal_sessions",
     "filter_expression",
@@ -61,14 +60,6 @@ class UnitThresholds(TypedDict):
     amplitude_cutoff_maximum: float | None
     presence_ratio_minimum: float | None
     isi_violations_maximum: float | None
-
-
-#: VCN's (EcephysProjectCache) default quality thresholds (reference/format_ecephys.md §2.2.1).
-VCN_DEFAULT_UNIT_FILTERS: UnitThresholds = {
-    "amplitude_cutoff_maximum": 0.1,
-    "presence_ratio_minimum": 0.95,
-    "isi_violations_maximum": 0.5,
-}
 
 
 def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:

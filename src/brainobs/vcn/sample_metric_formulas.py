@@ -28,7 +28,7 @@ def stimulus_metrics(
 ) -> Metrics:
     """Return every metric of ``table``'s stimulus for one unit."""
     key = table.spec.key
-    r = Responses(table, spikes)
+    r = SampleResponses(table, spikes)
     out = {
         f"firing_rate_{key}": firing_rate(table, spikes),
         f"fano_{key}": r.fano(),
@@ -43,7 +43,7 @@ def stimulus_metrics(
     return out
 
 
-class Responses:
+class SampleResponses:
     """One unit's responses to the presentations of one stimulus."""
 
     def __init__(self, table: StimulusTable, spikes: np.ndarray) -> None:
@@ -149,7 +149,7 @@ def global_selectivity(angles_deg: np.ndarray, responses: np.ndarray, harmonic: 
     return float(np.abs(vector) / total)
 
 
-def _drifting(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
+def _drifting(r: SampleResponses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
     """Return the drifting-grating metrics (direction, TF, selectivity, F1/F0, c50)."""
     ori, ori_multi = r.preference("orientation")
     tf, tf_multi = r.preference("temporal_frequency")
@@ -168,7 +168,7 @@ def _drifting(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Met
     }  # fmt: skip
 
 
-def f1_f0(r: Responses, tf: float) -> float:
+def f1_f0(r: SampleResponses, tf: float) -> float:
     """Return the mean over presentations of F1/F0 of the cycle-averaged 1 ms counts."""
     duration = r.table.spec.duration
     n_bins = round(float(duration) / PSTH_BIN)
@@ -186,7 +186,7 @@ def f1_f0(r: Responses, tf: float) -> float:
     return float(np.mean(f1[good] / f0[good])) if good.any() else np.nan
 
 
-def modulation_index(r: Responses, tf: float) -> float:
+def modulation_index(r: SampleResponses, tf: float) -> float:
     """Return |P(tf) - mean P| / std P of the preferred condition's PSTH power spectrum."""
     _, psth = r.psth()
     freqs, power = signal.welch(psth, fs=1 / PSTH_BIN, nperseg=min(1024, len(psth)))
@@ -215,7 +215,7 @@ def _logistic_jacobian(x: np.ndarray, b: float, c: float, d: float, e: float) ->
 
 def c50(table: StimulusTable, spikes: np.ndarray, direction: float) -> float:
     """Return the contrast at half the fitted response range (orientation: direction mod 180)."""
-    r = Responses(table, spikes)
+    r = SampleResponses(table, spikes)
     c = table.conditions
     pick = c["orientation"].to_numpy() == direction % 180.0
     x, y = c["contrast"].to_numpy()[pick], r.means[pick]
@@ -239,7 +239,7 @@ def c50(table: StimulusTable, spikes: np.ndarray, direction: float) -> float:
     return float(grid[order][position])
 
 
-def _static(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
+def _static(r: SampleResponses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
     """Return the static-grating preferences and orientation selectivity."""
     sf, sf_multi = r.preference("spatial_frequency")
     ori, ori_multi = r.preference("orientation")
@@ -254,7 +254,7 @@ def _static(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metri
     }  # fmt: skip
 
 
-def _scenes(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
+def _scenes(r: SampleResponses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
     """Return the preferred scene (as its condition id) and the image selectivity."""
     images = r.means[~r.table.is_blank]
     best = images.max()
@@ -275,7 +275,7 @@ def image_selectivity(responses: np.ndarray) -> float:
     return float(1 - 2 * above.mean())
 
 
-def _flashes(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
+def _flashes(r: SampleResponses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
     """Return the ON/OFF ratio and the sustained index."""
     colors = r.table.conditions["color"].to_numpy()
     on, off = r.means[colors > 0].mean(), r.means[colors < 0].mean()
@@ -286,7 +286,7 @@ def _flashes(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metr
     }
 
 
-def _dots(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
+def _dots(r: SampleResponses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
     """Return the preferred dot speed and direction."""
     speed, speed_multi = r.preference("Speed")
     direction, direction_multi = r.preference("Dir")
@@ -294,7 +294,7 @@ def _dots(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metrics
             "pref_dir_dm": direction, "pref_dir_multi_dm": direction_multi}  # fmt: skip
 
 
-def _rf(r: Responses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
+def _rf(r: SampleResponses, *, contrast: StimulusTable | None, seed: int) -> Metrics:
     """Return the receptive field's position, size, area, p-value and on-screen flag."""
     empty = {"azimuth_rf": np.nan, "elevation_rf": np.nan, "width_rf": np.nan,
              "height_rf": np.nan, "area_rf": np.nan, "p_value_rf": np.nan,

@@ -10,13 +10,13 @@ cache ``EcephysProjectCache(manifest=...)`` opens.
 
 from __future__ import annotations
 
-import json
 from datetime import timezone
 
 import numpy as np
 import pandas as pd
 
 from brainobs.sample.anatomy import STRUCTURE_IDS, stripped
+from brainobs.vcn.layout import CACHE_MANIFEST
 from brainobs.vcn.sample_design import PUBLISHED_AT, SessionPlan
 from brainobs.vcn.schemas import VCN_SCHEMAS
 
@@ -27,35 +27,11 @@ CCF_COLUMNS = (
     "dorsal_ventral_ccf_coordinate",
     "left_right_ccf_coordinate",
 )
-#: The reference's cache manifest (``EcephysProjectCache.add_manifest_paths``), in its order:
-#: (key, type, spec, parent key).
-MANIFEST_PATHS: tuple[tuple[str, str, str, str], ...] = (
-    ("sessions", "file", "sessions.csv", "BASEDIR"),
-    ("probes", "file", "probes.csv", "BASEDIR"),
-    ("channels", "file", "channels.csv", "BASEDIR"),
-    ("units", "file", "units.csv", "BASEDIR"),
-    ("session_data", "dir", "session_%d", "BASEDIR"),
-    ("session_nwb", "file", "session_%d.nwb", "session_data"),
-    ("session_analysis_metrics", "file", "session_%d_analysis_metrics.csv", "session_data"),
-    ("probe_lfp_nwb", "file", "probe_%d_lfp.nwb", "session_data"),
-    ("movie_dir", "dir", "natural_movie_templates", "BASEDIR"),
-    ("typewise_analysis_metrics", "file", "%s_analysis_metrics.csv", "BASEDIR"),
-    ("natural_movie", "file", "natural_movie_%d.h5", "movie_dir"),
-    ("natural_scene_dir", "dir", "natural_scene_templates", "BASEDIR"),
-    ("natural_scene", "file", "natural_scene_%d.tiff", "natural_scene_dir"),
-)
-MANIFEST_VERSION = "0.3.0"
 
 
 def manifest_json() -> str:
     """Return the text of the cache tree's ``manifest.json`` (as the reference writes it)."""
-    entries: list[dict[str, str]] = [
-        {"type": "manifest_version", "value": MANIFEST_VERSION},
-        {"key": "BASEDIR", "type": "dir", "spec": "."},
-    ]
-    for key, kind, spec, parent in MANIFEST_PATHS:
-        entries.append({"key": key, "type": kind, "spec": spec, "parent_key": parent})
-    return json.dumps({"manifest": entries}, indent=2)
+    return CACHE_MANIFEST.to_json()
 
 
 def _csv_frame(name: str, table: pd.DataFrame) -> pd.DataFrame:
