@@ -252,12 +252,14 @@ def allensdk_folder(
 
 
 def test_an_allensdk_made_folder_is_reused_as_it_is(
-    allensdk_folder: tuple[Path, int, int, dict], vcn_release: VcnSampleRelease
+    allensdk_folder: tuple[Path, int, int, dict], vcn_release: VcnSampleRelease, tmp_path: Path
 ) -> None:
     folder, sid, probe, result = allensdk_folder
     before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
     cache = EcephysProjectCache.fixed(manifest=folder / "manifest.json")
-    sample = EcephysProjectCache.fixed(manifest=vcn_release.manifest_path)
+    # a copy: a cache over a folder keeps its table index there, and the sample is shared
+    copy = shutil.copytree(vcn_release.cache_dir, tmp_path / "sample")
+    sample = EcephysProjectCache.fixed(manifest=copy / "manifest.json")
     assert len(cache.get_units()) == result["units"]
     for name in (
         "sessions",

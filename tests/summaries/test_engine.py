@@ -162,7 +162,13 @@ def test_a_table_missing_declared_columns_fails_its_session(
     assert "lacks ['snr']" in next(iter(run.failures.values())).message
 
 
-def test_a_release_without_summaries_says_so(tmp_path: Path) -> None:
+def test_a_release_without_summaries_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import brainobs.releases as releases
+
+    undeclared = dataclasses.replace(releases.RELEASES["vcn"], summaries=None)
+    monkeypatch.setattr(releases, "RELEASES", {**releases.RELEASES, "vcn": undeclared})
     with pytest.raises(InvalidInputError, match="no dataset-wide summaries of Visual Coding"):
         summary("vcn", out=tmp_path)
 
