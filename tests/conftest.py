@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
-from brainobs.releases import VBN
+from brainobs.releases import RELEASES, VBN
 from brainobs.sample import SampleRelease
 from brainobs.vbn.sample_release import write_vbn_release
 from brainobs.vcn.sample_release import VcnSampleRelease, write_vcn_release
 from tests.support.release import TinyRelease, write_tiny_release
 from tests.support.s3 import moto_s3_server, publish_release
 
+#: Rows that the running test recorded (in the process that runs it, a worker under xdist).
+FAULT_ROWS: list[dict[str, Any]] = []
+#: Rows gathered from the test reports (in the process that prints the summary).
 FAULT_SUMMARY: list[dict[str, Any]] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Carry the rows a test recorded in its report, which xdist sends to the controller."""
+    outcome = yield
+    if call.when == "call" and FAULT_ROWS:
+        report = outcome.get_result()  # type: ignore[attr-defined]
+        report.user_properties.extend(("fault_row", row) for row in FAULT_ROWS)
+        FAULT_ROWS.clear()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Gather the fault rows of each test, wherever it ran."""
+    FAULT_SUMMARY.extend(value for name, value in report.user_properties if name == "fault_row")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -47,21 +69,51 @@ def s3_endpoint(tiny_release: TinyRelease) -> Iterator[str]:
         yield endpoint
 
 
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, FileLock]:
+    """Return a folder every process of this test run sees, and the lock that guards it.
+
+    Under pytest-xdist each worker has its own base temp folder; their parent is the run's,
+    so a sample written there once (under the lock) is reused by the other workers, as the
+    writers reuse a complete release of the same size and seed.
+    """
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return run / name, FileLock(str(run / f"{name}.lock"))
+
+
 @pytest.fixture(scope="session")
 def vbn_release(tmp_path_factory: pytest.TempPathFactory) -> SampleRelease:
-    """The default VBN sample release (seed 0), written once per test session."""
-    return write_vbn_release(tmp_path_factory.mktemp("vbn_sample"), size="default", seed=0)
+    """The default VBN sample release (seed 0), written once per test run."""
+    folder, lock = shared_folder(tmp_path_factory, "vbn_sample")
+    with lock:
+        return write_vbn_release(folder, size="default", seed=0)
 
 
 @pytest.fixture(scope="session")
 def vbo_release(tmp_path_factory: pytest.TempPathFactory) -> SampleRelease:
-    """The default VBO sample release (seed 0), written once per test session."""
+    """The default VBO sample release (seed 0), written once per test run."""
     from brainobs.vbo.sample_release import write_vbo_release
 
-    return write_vbo_release(tmp_path_factory.mktemp("vbo_sample"), size="default", seed=0)
+    folder, lock = shared_folder(tmp_path_factory, "vbo_sample")
+    with lock:
+        return write_vbo_release(folder, size="default", seed=0)
 
 
 @pytest.fixture(scope="session")
 def vcn_release(tmp_path_factory: pytest.TempPathFactory) -> VcnSampleRelease:
-    """The default VCN sample release (seed 0), written once per test session."""
-    return write_vcn_release(tmp_path_factory.mktemp("vcn_sample"), size="default", seed=0)
+    """The default VCN sample release (seed 0), written once per test run."""
+    folder, lock = shared_folder(tmp_path_factory, "vcn_sample")
+    with lock:
+        return write_vcn_release(folder, size="default", seed=0)
+
+
+def seed_samples(cache_dir: Path, *releases: SampleRelease | VcnSampleRelease) -> None:
+    """Place hard-linked copies of written samples where ``from_sample`` looks for them.
+
+    ``from_sample`` writes a missing sample to ``<cache_dir>/_samples/<name>-<size>-seed<seed>``
+    and reuses a complete one; tests of what comes after the writing start from these.
+    """
+    for release in releases:
+        (name,) = (r.name for r in RELEASES.values() if r.project_name == release.project_name)
+        target = cache_dir / "_samples" / f"{name}-{release.size}-seed{release.seed}"
+        shutil.copytree(release.root, target, copy_function=os.link)

@@ -1,4 +1,4 @@
-"""The main job from a fresh cache, offline; and every command's help has an example."""
+"""The main job offline over the written samples; and every command's help has an example."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import pytest
 
 from brainobs.cli.main import cli
 from brainobs.releases import available_releases
+from brainobs.sample import SampleRelease
+from brainobs.vcn.sample_release import VcnSampleRelease
+from tests.conftest import seed_samples
 
 # Any attempt to leave the machine goes to a closed loopback port and fails at once.
 OFFLINE = {
@@ -23,8 +26,15 @@ OFFLINE = {
 }
 
 
-def test_demo_runs_offline_from_an_empty_cache(tmp_path: Path) -> None:
+def test_demo_runs_offline_from_a_cache_holding_only_the_samples(
+    tmp_path: Path,
+    vbn_release: SampleRelease,
+    vbo_release: SampleRelease,
+    vcn_release: VcnSampleRelease,
+) -> None:
+    """Everything after the sample writing (tested in tests/sample) runs as on a fresh machine."""
     cache = tmp_path / "cache"
+    seed_samples(cache, vbn_release, vbo_release, vcn_release)
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "brainobs.cli.main", "demo", "--cache-dir", str(cache)],
@@ -39,7 +49,7 @@ def test_demo_runs_offline_from_an_empty_cache(tmp_path: Path) -> None:
     assert "ecephys sessions" in result.stdout and "max d'" in result.stdout
     assert "imaging sessions" in result.stdout and "the same cells across sessions" in result.stdout
     assert "Visual Coding Neuropixels" in result.stdout and "receptive field" in result.stdout
-    print(f"\nbrainobs demo from an empty cache: {elapsed:.1f} s")
+    print(f"\nbrainobs demo over written samples: {elapsed:.1f} s")
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:

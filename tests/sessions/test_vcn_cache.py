@@ -12,6 +12,7 @@ from brainobs import EcephysProjectCache
 from brainobs.errors import InvalidInputError, UnknownIdError
 from brainobs.vcn.sample_release import VcnSampleRelease
 from brainobs.vcn.schemas import metric_columns
+from tests.conftest import seed_samples
 
 
 @pytest.fixture(scope="module")
@@ -150,9 +151,10 @@ def test_versioned_manifest_methods_say_why_not(cache) -> None:
     assert path == cache.tree.folder / "session_7" / "session_7.nwb"
 
 
-def test_from_sample_and_top_level_import(tmp_path: Path) -> None:
+def test_from_sample_and_top_level_import(tmp_path: Path, vcn_release: VcnSampleRelease) -> None:
     import brainobs
 
+    seed_samples(tmp_path, vcn_release)  # the writing itself: tests/sample/test_vcn_release.py
     sample = brainobs.EcephysProjectCache.from_sample(tmp_path)
     assert isinstance(sample, EcephysProjectCache)
     assert len(sample.get_session_table()) == 3

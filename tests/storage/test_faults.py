@@ -25,7 +25,7 @@ from brainobs.storage.download import Expected, download_file
 from brainobs.storage.fetchers import Fetcher
 from brainobs.storage.hashing import file_digest
 from brainobs.storage.http import HTTPFetcher
-from tests.conftest import FAULT_SUMMARY
+from tests.conftest import FAULT_ROWS
 from tests.storage.conftest import TINY_DANDISET
 from tests.support.range_server import Fault, RangeServer
 from tests.support.release import TinyRelease
@@ -89,7 +89,7 @@ def _final_state(target: Path, expected: Expected) -> str:
 
 
 def _record(route: Route, scenario: str, first: str, retry: str, final: str) -> None:
-    FAULT_SUMMARY.append(
+    FAULT_ROWS.append(
         {"scenario": f"{route.name}: {scenario}", "first": first, "retry": retry, "final": final}
     )
 

@@ -65,6 +65,7 @@ class WarehouseData:
         }
         self.files: dict[int, str] = {}  # well-known file id -> key under the bucket root
         self.file_rows: list[dict[str, Any]] = []
+        self._answers: dict[str, list[dict[str, Any]]] = {}
         self._index_files()
 
     def _index_files(self) -> None:
@@ -122,7 +123,17 @@ class WarehouseData:
         return out
 
     def answer(self, criteria: str) -> list[dict[str, Any]]:
-        """Return every record matching an RMA criteria string (before paging)."""
+        """Return every record matching an RMA criteria string (before paging), sorted by id.
+
+        Computed once per query: a client pages through the same query many times.
+        """
+        query = _OPTIONS.sub("", criteria)
+        if query not in self._answers:
+            records = self._match(query)
+            self._answers[query] = sorted(records, key=lambda r: r.get("id", 0))
+        return self._answers[query]
+
+    def _match(self, criteria: str) -> list[dict[str, Any]]:
         model = re.search(r"model::(\w+)", criteria)
         name = model.group(1) if model else ""
         if name == "EcephysSession":
@@ -181,7 +192,6 @@ class _RmaHandler(_Handler):
         else:
             options = _OPTIONS.findall(criteria)
             start, count = (int(options[-1][0]), int(options[-1][1])) if options else (0, 50)
-            records = sorted(records, key=lambda r: r.get("id", 0))
             page = records[start : start + count]
             body = {"success": True, "id": 0, "start_row": start, "num_rows": len(page),
                     "total_rows": len(records), "msg": page}  # fmt: skip
