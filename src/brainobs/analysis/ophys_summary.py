@@ -103,7 +103,7 @@ def population_summary(
         edges = np.asarray(depth_bins, dtype=float)
         if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0):
             raise InvalidInputError("depth_bins must be at least two increasing edges (um)")
-        table["depth_bin"] = pd.cut(table[depth_column], edges, right=False)
+        table["depth_bin"] = pd.cut(table[depth_column], pd.Index(edges), right=False)
         groups.append("depth_bin")
     for column in (*groups, *names):
         if column not in table.columns:
