@@ -317,7 +317,7 @@ def presentationwise_spike_times(
     units, rows, times = window_members(spikes, ids, start, stop, closed)
     order = np.argsort(times, kind="stable")
     times, rows = times[order], rows[order]
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "stimulus_presentation_id": presentations.index.to_numpy()[rows],
             "unit_id": np.asarray(ids)[units[order]],
@@ -325,3 +325,4 @@ def presentationwise_spike_times(
         },
         index=pd.Index(times, name="spike_time"),
     )
+    return frame

@@ -88,7 +88,8 @@ def _response_counts(trials: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     catch_count = table["catch_trial_count"].where(table["catch_trial_count"] > 0)
     table["hit_rate"] = table["hit_count"] / go_count
     table["false_alarm_rate"] = table["false_alarm_count"] / catch_count
-    return table[list(IMAGE_RATE_COLUMNS)]
+    rates: pd.DataFrame = table[list(IMAGE_RATE_COLUMNS)]
+    return rates
 
 
 def hit_rate_by_image(trials: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +191,8 @@ def history_table(
     """
     columns = ["behavior_session_id", *metadata_columns, "stage", *METRIC_ORDER]
     if not rows:
-        return pd.DataFrame(columns=columns).set_index("behavior_session_id")
+        empty: pd.DataFrame = pd.DataFrame(columns=columns).set_index("behavior_session_id")
+        return empty
     history = pd.DataFrame(list(rows))
     if "session_type" in history.columns:
         history["stage"] = [session_stage(value) for value in history["session_type"]]
@@ -200,4 +202,5 @@ def history_table(
         )
         history = history.sort_values("date_of_acquisition", kind="stable")
     history = history[[column for column in columns if column in history.columns]]
-    return history.set_index("behavior_session_id")
+    indexed: pd.DataFrame = history.set_index("behavior_session_id")
+    return indexed

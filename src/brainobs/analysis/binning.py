@@ -64,7 +64,7 @@ def build_time_domain(
     onsets: np.ndarray, bin_edges: np.ndarray, callback: object | None = None
 ) -> np.ndarray:
     """Return the absolute bin edges of every window, shape (n_windows, n_edges)."""
-    domain = onsets[:, None] + bin_edges[None, :]
+    domain: np.ndarray = onsets[:, None] + bin_edges[None, :]
     if callback is None:
         return domain
     if not callable(callback):
@@ -192,8 +192,9 @@ class WindowBinner:
     ) -> None:
         """Hold the domain; ``relative_edges`` (None after a callback) speeds up bin guesses."""
         self.domain = np.ascontiguousarray(domain, dtype=np.float64)
-        self.n_windows, n_edges = self.domain.shape
-        self.n_bins = n_edges - 1
+        n_windows, n_edges = self.domain.shape
+        self.n_windows: int = n_windows
+        self.n_bins: int = n_edges - 1
         self.closed: Closed = closed
         self._flat = self.domain.reshape(-1)
         self._starts = self.domain[:, 0].copy()
@@ -298,7 +299,8 @@ class WindowBinner:
         on_edge = bins > 0
         rows = pairs % self.n_windows
         on_edge &= times == self._flat[rows * (self.n_bins + 1) + bins]
-        return pairs[on_edge] * self.n_bins + bins[on_edge] - 1
+        cells: np.ndarray = pairs[on_edge] * self.n_bins + bins[on_edge] - 1
+        return cells
 
     def bin_index(self, rows: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Return the bin of each (row, time) pair: the last j with edge[row, j] <= time."""

@@ -252,7 +252,8 @@ def _statistics_frame(
     columns["stimulus_presentation_count"] = np.tile(sizes, len(unit_ids)).astype(np.int64)
     for position, name in enumerate(("spike_mean", "spike_std", "spike_sem"), start=1):
         columns[name] = stats[:, position, :].reshape(-1)
-    return pd.DataFrame(columns, index=index)
+    frame: pd.DataFrame = pd.DataFrame(columns, index=index)
+    return frame
 
 
 def conditionwise_spike_statistics(

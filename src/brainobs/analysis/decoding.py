@@ -117,11 +117,12 @@ def _confusion_frame(truth: np.ndarray, predicted: np.ndarray, classes: np.ndarr
     """Return the confusion matrix (rows: true label, columns: predicted label) as a frame."""
     from sklearn.metrics import confusion_matrix
 
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         confusion_matrix(truth, predicted, labels=classes),
         index=pd.Index(classes, name="true_label"),
         columns=pd.Index(classes, name="predicted_label"),
     )
+    return frame
 
 
 def decode_image_identity(

@@ -65,7 +65,8 @@ def stimulus_epochs(
     keep = np.ones(len(epochs), dtype=bool)
     for name, threshold in duration_thresholds.items():
         keep &= ~((epochs["stimulus_name"] == name) & (epochs["duration"] < threshold)).to_numpy()
-    return epochs.loc[keep, list(EPOCH_COLUMNS)].reset_index(drop=True)
+    kept: pd.DataFrame = epochs.loc[keep, list(EPOCH_COLUMNS)].reset_index(drop=True)
+    return kept
 
 
 def check_thresholds(thresholds: Mapping[str, float]) -> dict[str, float]:

@@ -73,7 +73,7 @@ def align_licks(
     lick = lick_times[first[which] + offset]
     relative = lick - event_values[which]
     inside = (relative >= start) & (relative < stop)
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             label: labels[which][inside],
             "event_time": event_values[which][inside],
@@ -81,6 +81,7 @@ def align_licks(
             "time_from_event": relative[inside],
         }
     )
+    return frame
 
 
 def change_lick_raster(
@@ -103,7 +104,7 @@ def change_lick_raster(
     change = times(trials, "change_time")
     aligned = align_licks(licks, change, window=window)
     position = aligned["event"].to_numpy()
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             trials.index.name or "trials_id": trials.index.to_numpy()[position],
             "change_time": aligned["event_time"].to_numpy(),
@@ -112,3 +113,4 @@ def change_lick_raster(
             "time_from_change": aligned["time_from_event"].to_numpy(),
         }
     )
+    return frame

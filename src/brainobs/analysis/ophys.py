@@ -258,7 +258,8 @@ def _presentation_rows(responses: xr.DataArray, presentations: pd.DataFrame) -> 
             f"presentations lack the ids {list(missing[:5])} of the responses; pass the "
             "presentations table the traces were aligned to"
         )
-    return presentations.loc[ids]
+    rows: pd.DataFrame = presentations.loc[ids]
+    return rows
 
 
 def _flag(rows: pd.DataFrame, column: str) -> np.ndarray:
@@ -278,7 +279,7 @@ def image_responses(responses: xr.DataArray, presentations: pd.DataFrame) -> pd.
     names = rows["image_name"].to_numpy()[shown]
     data = responses.transpose(PRESENTATION_DIM, CELL_DIM).to_numpy()[shown]
     frame = pd.DataFrame(data, columns=responses[CELL_DIM].to_numpy())
-    means = frame.groupby(names, sort=True).mean().T
+    means: pd.DataFrame = frame.groupby(names, sort=True).mean().T
     means.index.name, means.columns.name = CELL_DIM, "image_name"
     return means
 
@@ -297,7 +298,9 @@ def change_omission_responses(responses: xr.DataArray, presentations: pd.DataFra
     conditions = (("change", change), ("repeat", image & ~change), ("omission", omitted),
                   ("image", image))  # fmt: skip
     columns = {name: _masked_mean(data, mask) for name, mask in conditions}
-    return pd.DataFrame(columns, index=pd.Index(responses[CELL_DIM].to_numpy(), name=CELL_DIM))
+    cells = pd.Index(responses[CELL_DIM].to_numpy(), name=CELL_DIM)
+    frame: pd.DataFrame = pd.DataFrame(columns, index=cells)
+    return frame
 
 
 def _masked_mean(data: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -51,7 +51,8 @@ def tracked_responses(
         part.insert(1, "ophys_experiment_id", experiment_id)
         parts.append(part)
     table = pd.concat(parts, ignore_index=True)
-    return table.join(meta, on="ophys_experiment_id")
+    joined: pd.DataFrame = table.join(meta, on="ophys_experiment_id")
+    return joined
 
 
 def across_sessions(
@@ -79,7 +80,8 @@ def across_sessions(
     keep = [c for c in ("cre_line", "ophys_container_id", "targeted_structure", "imaging_depth")
             if c in tracked.columns]  # fmt: skip
     identity = tracked.groupby("cell_specimen_id")[keep].first()
-    return identity.join(table, how="inner")
+    joined: pd.DataFrame = identity.join(table, how="inner")
+    return joined
 
 
 def population_summary(
@@ -103,7 +105,7 @@ def population_summary(
         edges = np.asarray(depth_bins, dtype=float)
         if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0):
             raise InvalidInputError("depth_bins must be at least two increasing edges (um)")
-        table["depth_bin"] = pd.cut(table[depth_column], edges, right=False)
+        table["depth_bin"] = pd.cut(table[depth_column], pd.Index(edges), right=False)
         groups.append("depth_bin")
     for column in (*groups, *names):
         if column not in table.columns:
@@ -114,4 +116,6 @@ def population_summary(
     for name in names:
         stats = grouped[name].agg(["mean", "sem", "count"]).rename(columns={"count": "n_cells"})
         out.append(stats.assign(metric=name).reset_index())
-    return pd.concat(out, ignore_index=True)[[*groups, "metric", "mean", "sem", "n_cells"]]
+    columns = [*groups, "metric", "mean", "sem", "n_cells"]
+    summary: pd.DataFrame = pd.concat(out, ignore_index=True)[columns]
+    return summary

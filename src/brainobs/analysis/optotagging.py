@@ -80,14 +80,14 @@ def select_light_pulses(
         raise InvalidInputError("optotagging_table must be a non-empty DataFrame")
     if "start_time" not in optotagging_table.columns:
         raise InvalidInputError("optotagging_table has no 'start_time' column")
-    rows = optotagging_table[_matching_rows(optotagging_table, stimulus).to_numpy()]
+    rows: pd.DataFrame = optotagging_table[_matching_rows(optotagging_table, stimulus).to_numpy()]
     if level is None:
         return rows
     if "level" not in rows.columns:
         raise InvalidInputError("optotagging_table has no 'level' column; pass level=None")
     levels = pd.to_numeric(rows["level"], errors="coerce")
     wanted = float(levels.max()) if level == "max" else float(level)
-    chosen = rows[np.isclose(levels.to_numpy(dtype=np.float64), wanted)]
+    chosen: pd.DataFrame = rows[np.isclose(levels.to_numpy(dtype=np.float64), wanted)]
     if chosen.empty:
         raise UnknownIdError(
             f"no {stimulus!r} rows at level {level!r}; levels present are "
@@ -120,7 +120,7 @@ def _paired_z(differences: np.ndarray) -> float:
     spread = float(differences.std(ddof=1)) if differences.size > 1 else 0.0
     if spread == 0.0:
         return 0.0 if mean == 0.0 else float(np.sign(mean) * np.inf)
-    return mean / (spread / np.sqrt(differences.size))
+    return mean / (spread / float(np.sqrt(differences.size)))
 
 
 def _wilcoxon_greater(differences: np.ndarray) -> float:
@@ -197,7 +197,7 @@ def optotagging_responses(
     spikes = as_spike_mapping(spike_times)
     ids = select_unit_ids(spikes, unit_ids)
     rows = [_unit_row(unit_spike_array(spikes, u), onsets, response, baseline) for u in ids]
-    frame = pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         rows, columns=list(OPTOTAGGING_COLUMNS[:-1]), index=pd.Index(ids, name="unit_id")
     )
     frame["is_tagged"] = _tagged(frame, method, alpha, z_threshold, min_response_probability)

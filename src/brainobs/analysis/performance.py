@@ -108,7 +108,8 @@ def response_latency(trials: pd.DataFrame, *, min_latency: float | None = None) 
     latency = np.full(len(trials), np.inf)
     latency[first_rows] = delay[keep][first_at]
     latency[np.isnan(change)] = np.nan
-    return pd.Series(latency, index=trials.index, name="response_latency")
+    series: pd.Series = pd.Series(latency, index=trials.index, name="response_latency")
+    return series
 
 
 def reward_rate(
@@ -134,7 +135,8 @@ def reward_rate(
     with np.errstate(divide="ignore", invalid="ignore"):
         rate[current] = (correct[hi] - correct[lo]) / (start[hi - 1] - start[lo]) * 60
     rate[~np.isfinite(rate)] = np.nan
-    return pd.Series(rate, index=trials.index, name="reward_rate")
+    series: pd.Series = pd.Series(rate, index=trials.index, name="reward_rate")
+    return series
 
 
 def _rolling_rate(responses: np.ndarray, sliding_window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +216,8 @@ def rolling_performance(
     for name, values in zip(ROLLING_PERFORMANCE_COLUMNS[1:], kept_values, strict=True):
         columns[name] = np.full(len(trials), np.nan)
         columns[name][kept] = values
-    return pd.DataFrame(columns, index=trials.index)
+    frame: pd.DataFrame = pd.DataFrame(columns, index=trials.index)
+    return frame
 
 
 def engaged_trials(
@@ -232,7 +235,8 @@ def engaged_trials(
     values = rate.to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         engaged = values > engaged_trial_reward_rate_threshold
-    return pd.Series(engaged, index=rate.index, name="engaged")
+    series: pd.Series = pd.Series(engaged, index=rate.index, name="engaged")
+    return series
 
 
 def _reward_totals(trials: pd.DataFrame, rewards: pd.DataFrame | None) -> tuple[int, float]:
@@ -366,7 +370,7 @@ def engagement_epochs(
     first = np.flatnonzero(np.concatenate(([True], engaged[1:] != engaged[:-1])))
     last = np.concatenate((first[1:], [len(trials)])) - 1
     stop = times(trials, "stop_time")[last]
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "engaged": engaged[first],
             "start_time": start[first],
@@ -377,3 +381,4 @@ def engagement_epochs(
             "trial_count": (last - first + 1).astype(np.int64),
         }
     )
+    return frame

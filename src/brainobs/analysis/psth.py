@@ -111,10 +111,11 @@ def event_aligned_raster(
     spikes = as_spike_mapping(spike_times)
     ids = select_unit_ids(spikes, unit_ids)
     units, rows, times = window_members(spikes, ids, onsets + start, onsets + stop)
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "event_index": rows.astype(np.int64),
             "unit_id": np.asarray(ids)[units],
             "time_relative_to_event": times - onsets[rows],
         }
     )
+    return frame

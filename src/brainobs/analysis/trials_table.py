@@ -143,4 +143,7 @@ def trial_outcome(trials: pd.DataFrame) -> pd.Series:
         )
     labels = np.asarray(OUTCOMES, dtype=object)[flags.argmax(axis=1)]
     dtype = pd.CategoricalDtype(list(OUTCOMES))
-    return pd.Series(pd.Categorical(labels, dtype=dtype), index=trials.index, name="outcome")
+    outcome: pd.Series = pd.Series(
+        pd.Categorical(labels, dtype=dtype), index=trials.index, name="outcome"
+    )
+    return outcome

@@ -101,7 +101,9 @@ METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _units(spike_times: SpikeTimes, unit_ids: ArrayLike | None) -> tuple[list[Any], list]:
+def _units(
+    spike_times: SpikeTimes, unit_ids: ArrayLike | None
+) -> tuple[list[Any], list[np.ndarray]]:
     """Return (unit ids, their checked spike trains)."""
     spikes = as_spike_mapping(spike_times)
     ids = select_unit_ids(spikes, unit_ids)
@@ -110,7 +112,7 @@ def _units(spike_times: SpikeTimes, unit_ids: ArrayLike | None) -> tuple[list[An
 
 def _frame(kind: str, columns: dict[str, Any], ids: list[Any]) -> pd.DataFrame:
     """Return the metric columns of ``kind`` as a frame indexed by unit_id."""
-    frame = pd.DataFrame({name: columns[name] for name in METRIC_COLUMNS[kind]})
+    frame: pd.DataFrame = pd.DataFrame({name: columns[name] for name in METRIC_COLUMNS[kind]})
     frame.index = pd.Index(ids, name="unit_id")
     for name in frame.columns:
         if "_multi_" in name or name == "on_screen_rf":
@@ -129,7 +131,7 @@ def _default_duration(kind: str, block: StimulusBlock, trial_duration: float | N
 
 def _metrics(
     kind: str,
-    units: tuple[list[Any], list],
+    units: tuple[list[Any], list[np.ndarray]],
     presentations: pd.DataFrame,
     running_speed: pd.DataFrame | None,
     options: dict[str, Any],

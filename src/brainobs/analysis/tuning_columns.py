@@ -114,7 +114,9 @@ class Analysis:
             p_value[rows], modulation[rows] = tf.running_modulation(counts, self.speeds[members])
         return fano, p_value, modulation
 
-    def preference(self, name: str, suffix: str, values: np.ndarray | None = None) -> dict:
+    def preference(
+        self, name: str, suffix: str, values: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         """Return ``pref_<name>_<suffix>`` and ``pref_<name>_multi_<suffix>``."""
         column = self.column(name) if values is None else values
         best, ties = tf.preferred_value(self.responses.means, column)
@@ -189,7 +191,8 @@ def _dg_columns(a: Analysis, presentations: pd.DataFrame) -> Columns:
     columns["f1_f0_dg"] = a.f1_f0()
     psth, centres = a.preferred_psth()
     tf_at_best = a.column("temporal_frequency")[a.preferred]
-    columns["mod_idx_dg"] = tf.modulation_index(psth, tf_at_best, 1 / np.mean(np.diff(centres)))
+    sample_rate = float(1 / np.mean(np.diff(centres)))
+    columns["mod_idx_dg"] = tf.modulation_index(psth, tf_at_best, sample_rate)
     match = {"temporal_frequency": columns["pref_tf_dg"]}
     columns["g_osi_dg"] = a.selectivity_at(match, harmonic=2)
     columns["g_dsi_dg"] = a.selectivity_at(match, harmonic=1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from brainobs.analysis.tuning_inputs import StimulusBlock
 from brainobs.errors import InvalidInputError
 
 __all__ = ["Responses", "count_responses", "psth_edges", "spike_trains"]
+
+#: Which end of a window np.searchsorted closes.
+Side: TypeAlias = Literal["left", "right"]
 
 
 def spike_trains(spikes: Mapping[Any, Any], unit_ids: Sequence[Any]) -> list[np.ndarray]:
@@ -68,10 +71,13 @@ def _blocks(block: StimulusBlock, trial_duration: float) -> tuple[np.ndarray, np
 
 
 def _window_counts(
-    train: np.ndarray, lo: np.ndarray, hi: np.ndarray, sides: tuple[str, str]
+    train: np.ndarray, lo: np.ndarray, hi: np.ndarray, sides: tuple[Side, Side]
 ) -> np.ndarray:
     """Return the spikes of ``train`` in each window, ends closed as ``sides`` says."""
-    return np.searchsorted(train, hi, side=sides[1]) - np.searchsorted(train, lo, side=sides[0])  # type: ignore[call-overload]
+    below_hi = np.searchsorted(train, hi, side=sides[1])
+    below_lo = np.searchsorted(train, lo, side=sides[0])
+    counts: np.ndarray = below_hi - below_lo
+    return counts
 
 
 class _PresentationCounts:
@@ -86,20 +92,20 @@ class _PresentationCounts:
         self.start, self.stop = block.start, block.stop
         self.trial_end = block.start + trial_duration
         self.back_to_back = bool(np.array_equal(block.stop[:-1], block.start[1:]))
-        self.window_side = "right" if quirks else "left"  # (start, stop] or [start, stop)
-        self.trial_end_side = "right" if quirks else "left"  # [start, end] or [start, end)
+        self.window_side: Side = "right" if quirks else "left"  # (start, stop] or [start, stop)
+        self.trial_end_side: Side = "right" if quirks else "left"  # [start, end] or [start, end)
 
     def counts(self, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (spikes per whole presentation, spikes per trial window)."""
         side = self.window_side
-        at_start = np.searchsorted(train, self.start, side=side)  # type: ignore[call-overload]
+        at_start = np.searchsorted(train, self.start, side=side)
         if self.back_to_back:
-            last = np.searchsorted(train, self.stop[-1:], side=side)  # type: ignore[call-overload]
+            last = np.searchsorted(train, self.stop[-1:], side=side)
             at_stop = np.concatenate((at_start[1:], last))
         else:
-            at_stop = np.searchsorted(train, self.stop, side=side)  # type: ignore[call-overload]
+            at_stop = np.searchsorted(train, self.stop, side=side)
         trial_start = at_start if side == "left" else np.searchsorted(train, self.start, "left")
-        at_end = np.searchsorted(train, self.trial_end, side=self.trial_end_side)  # type: ignore[call-overload]
+        at_end = np.searchsorted(train, self.trial_end, side=self.trial_end_side)
         return at_stop - at_start, at_end - trial_start
 
 

@@ -100,7 +100,7 @@ def levenberg_marquardt(data: np.ndarray, start: np.ndarray) -> np.ndarray:
     """
     y, x = (a.reshape(-1) for a in np.indices(data.shape[1:]))
     flat = data.reshape(data.shape[0], -1).astype(np.float64)
-    p = start.astype(np.float64).copy()
+    p: np.ndarray = start.astype(np.float64).copy()
     model, jac = _model(p, y, x)
     cost = np.sum((model - flat) ** 2, axis=1)
     damping = np.full(p.shape[0], 1e-3)

@@ -270,7 +270,8 @@ def _null_mask(spec: StimulusSpec, values: pd.DataFrame) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
     column = values[spec.null_column].to_numpy()
     if spec.null_value is None:
-        return np.isnan(column)
+        blank: np.ndarray = np.isnan(column)
+        return blank
     return np.asarray(column == spec.null_value)
 
 

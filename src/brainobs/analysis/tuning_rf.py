@@ -209,7 +209,7 @@ def rf_statistics(
         width, height = step_x * np.abs(width_x), step_y * np.abs(width_y)
         area_deg = area * step_x * step_y
     columns = (azimuth, elevation, width, height, area_deg, p_value)
-    frame = pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             name: np.where(enough, value, np.nan)
             for name, value in zip(RF_COLUMNS[:6], columns, strict=True)

@@ -58,9 +58,9 @@ def to_bool(series: pd.Series, name: str = "") -> pd.Series:
     else:
         truth = _truth_of_objects(series.to_numpy(dtype=object), missing, name)
     if missing.any():
-        return pd.Series(
-            pd.array(np.where(missing, None, truth), dtype="boolean"), index=series.index
-        )
+        cells = truth.astype(object)
+        cells[missing] = None
+        return pd.Series(pd.array(cells, dtype="boolean"), index=series.index)
     return pd.Series(truth, index=series.index)
 
 

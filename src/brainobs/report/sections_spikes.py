@@ -159,7 +159,11 @@ def build_optotagging(session: Any, context: ReportContext) -> Sequence[Block]:
     pulses = select_light_pulses(table, level=None)
     edges = np.arange(-0.01, 0.0301, 0.001)
     rates = psth(spikes, pulses["start_time"].to_numpy(dtype=float), edges)
-    duration = float(pd.to_numeric(pulses.get("duration"), errors="coerce").median())
+    duration = (
+        float(pd.to_numeric(pulses["duration"], errors="coerce").median())
+        if "duration" in pulses.columns
+        else np.nan
+    )
     figure, axes = new_figure(1, 1, figsize=(6.0, 3.4))
     plot_tagged_unit_responses(
         rates, tagging, ax=axes[0, 0], pulse_duration=duration if np.isfinite(duration) else 0.01

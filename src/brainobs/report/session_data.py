@@ -8,7 +8,7 @@ per report. A stream the session does not have raises
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -103,7 +103,7 @@ def good_units(session: Any, context: ReportContext) -> pd.DataFrame:
     return context.memo("good_units", compute)
 
 
-def spike_times_of(session: Any, unit_ids: Sequence[Any]) -> dict[Any, np.ndarray]:
+def spike_times_of(session: Any, unit_ids: Iterable[Any]) -> dict[Any, np.ndarray]:
     """Return the spike times of ``unit_ids``, reading only those units when the session can."""
     reader = getattr(session, "get_spike_times", None)
     if callable(reader):

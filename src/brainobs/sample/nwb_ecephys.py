@@ -35,21 +35,22 @@ N_SITES = 384
 
 def add_probes(nwb: Any, probes: pd.DataFrame) -> dict[str, Any]:
     """Add one EcephysProbe device and EcephysElectrodeGroup per probe; return the groups."""
-    groups = {}
-    for row in probes.itertuples():
+    groups: dict[str, Any] = {}
+    for row in probes.to_dict("records"):
         device = extension_class("EcephysProbe")(
-            name=row.name, description="Neuropixels 1.0 Probe", manufacturer="imec",
-            probe_id=int(row.ecephys_probe_id), sampling_rate=float(row.sampling_rate),
+            name=row["name"], description="Neuropixels 1.0 Probe", manufacturer="imec",
+            probe_id=int(row["ecephys_probe_id"]), sampling_rate=float(row["sampling_rate"]),
         )  # fmt: skip
         nwb.add_device(device)
         group = extension_class("EcephysElectrodeGroup")(
-            name=row.name, description="Ecephys Electrode Group",
+            name=row["name"], description="Ecephys Electrode Group",
             location="See electrode locations",
-            device=device, has_lfp_data=bool(row.has_lfp_data), probe_id=int(row.ecephys_probe_id),
-            lfp_sampling_rate=float(row.nwb_lfp_sampling_rate),
+            device=device, has_lfp_data=bool(row["has_lfp_data"]),
+            probe_id=int(row["ecephys_probe_id"]),
+            lfp_sampling_rate=float(row["nwb_lfp_sampling_rate"]),
         )  # fmt: skip
         nwb.add_electrode_group(group)
-        groups[row.name] = group
+        groups[row["name"]] = group
     return groups
 
 

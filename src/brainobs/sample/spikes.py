@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from brainobs.sample.quantize import SPIKE_TIME_STEP, VOLT_STEP, quantized
 from brainobs.sample.units import UnitPopulation
@@ -46,7 +47,7 @@ class StimulusDrive:
         """Return the number of rate bins."""
         return int(np.ceil((self.t_stop - self.t_start) / DT))
 
-    def bins(self, times: np.ndarray) -> np.ndarray:
+    def bins(self, times: ArrayLike) -> np.ndarray:
         """Return the rate-grid bin of each time."""
         return ((np.asarray(times) - self.t_start) / DT).astype(np.int64)
 

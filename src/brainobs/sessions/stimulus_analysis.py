@@ -106,8 +106,14 @@ class StimulusAnalysisMixin:
     """
 
     if TYPE_CHECKING:
-        stimulus_presentations: pd.DataFrame
-        _units: pd.DataFrame
+
+        @property
+        def stimulus_presentations(self) -> pd.DataFrame:
+            """Return the presentations indexed by ``stimulus_presentation_id``."""
+
+        @property
+        def _units(self) -> pd.DataFrame:
+            """Return the units table of every unit in the file."""
 
         def get_spike_times(self, unit_ids: Any = None) -> dict[int, np.ndarray]:
             """Return spike times of the given units."""

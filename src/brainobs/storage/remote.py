@@ -17,11 +17,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from brainobs.config import TransferSettings
 from brainobs.errors import DownloadError, InvalidInputError, TransientError
 from brainobs.storage.fetchers import Fetcher
+
+T = TypeVar("T")
 
 DEFAULT_BLOCK_SIZE = 512 << 10  # 512 KiB
 DEFAULT_CACHE_SIZE = 64 << 20  # 64 MiB of blocks kept per open file
@@ -369,7 +371,7 @@ class RemoteFile(io.RawIOBase):
         self.stats.record(start, stop)
         return data
 
-    def _with_retries(self, call: Callable[[], Any]) -> Any:
+    def _with_retries(self, call: Callable[[], T]) -> T:
         """Return ``call()``, retried with backoff while it raises TransientError."""
         retries = self.settings.retries
         for attempt in range(retries + 1):

@@ -196,7 +196,8 @@ def plan_tasks(
             )
         table = table.loc[wanted]
     tasks = {}
-    for session_id, row in table.iterrows():
+    # the labels from the index itself (iterrows types them as bare Hashable)
+    for session_id, (_, row) in zip(table.index, table.iterrows(), strict=True):
         file_id = int(row["file_id"])
         metadata = {str(k): _plain(v) for k, v in row.items() if k != "file_hash"}
         file_hash = _file_hash(cache, row, file_id)
@@ -222,7 +223,9 @@ def _plain(value: Any) -> Any:
 
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_plain(v) for v in value]
-    if value is None or (np.isscalar(value) and pd.isna(value)):
+    # pandas-stubs' isna lists pandas' scalar types only, narrower than np.isscalar's
+    # (np.generic, memoryview); pandas takes any object (False for non-missing ones)
+    if value is None or (np.isscalar(value) and pd.isna(value)):  # type: ignore[arg-type]
         return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()

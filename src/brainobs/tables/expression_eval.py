@@ -142,7 +142,8 @@ class Table:
             if isinstance(series, pd.DataFrame):
                 raise self.error(f"the table has several columns named {ref.name!r}", ref.pos)
         else:
-            series = pd.Series(self.frame.index.get_level_values(label))
+            level = self.frame.index.names.index(label)  # a name may be any hashable
+            series = pd.Series(self.frame.index.get_level_values(level))
         series = series.reset_index(drop=True)
         kind = _classify(series)
         values, valid = _plain(series, kind)

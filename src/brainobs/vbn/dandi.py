@@ -22,13 +22,16 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from brainobs.storage.dandi import DandiListing
 from brainobs.storage.dandi_cache import DandiLocation, MetadataPath, parse_asset_path
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NaTType
 
 DANDISET = "000713"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -82,39 +85,51 @@ def _files(metadata_path: MetadataPath) -> list[_File]:
     )
     probes = _read(metadata_path("probes"), ["ecephys_probe_id", "ecephys_session_id", "file_id"])
     mouse_of = dict(zip(ecephys["ecephys_session_id"], ecephys["mouse_id"], strict=True))
-    files = [
-        _session_file("ecephys", row.ecephys_session_id, row)
-        for row in ecephys.itertuples()
-        if row.file_id >= 0
-    ]
-    files += [
-        _session_file("behavior", row.behavior_session_id, row)
-        for row in behavior.itertuples()
-        if row.file_id >= 0
-    ]
+    files = _session_files("ecephys", ecephys) + _session_files("behavior", behavior)
+    probes = probes[probes["file_id"] >= 0]
     files += [
         _File(
-            str(int(row.file_id)),
+            str(int(file_id)),
             "lfp",
-            f"LFP file of probe {row.ecephys_probe_id} (ecephys session {row.ecephys_session_id})",
-            str(mouse_of.get(row.ecephys_session_id, "")),
-            probe=str(row.ecephys_probe_id),
+            f"LFP file of probe {probe_id} (ecephys session {session_id})",
+            str(mouse_of.get(session_id, "")),
+            probe=str(probe_id),
         )
-        for row in probes.itertuples()
-        if row.file_id >= 0
+        for file_id, probe_id, session_id in zip(
+            probes["file_id"].tolist(),
+            probes["ecephys_probe_id"].tolist(),
+            probes["ecephys_session_id"].tolist(),
+            strict=True,
+        )
     ]
     return files
 
 
-def _session_file(kind: str, session_id: int, row: Any) -> _File:
-    """Return the data file of one session row (``mouse_id``, ``date_of_acquisition``)."""
-    start = row.date_of_acquisition
+def _session_files(kind: str, sessions: pd.DataFrame) -> list[_File]:
+    """Return the data files of the sessions of one kind (rows with a ``file_id``)."""
+    sessions = sessions[sessions["file_id"] >= 0]
+    return [
+        _session_file(kind, session_id, file_id, mouse_id, start)
+        for session_id, file_id, mouse_id, start in zip(
+            sessions[f"{kind}_session_id"].tolist(),
+            sessions["file_id"].tolist(),
+            sessions["mouse_id"].tolist(),
+            sessions["date_of_acquisition"].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _session_file(
+    kind: str, session_id: int, file_id: float, mouse_id: int, start: pd.Timestamp | NaTType
+) -> _File:
+    """Return the data file of one session (``start``: ``date_of_acquisition``, NaT if none)."""
     when = f"{start:%Y-%m-%d %H:%M:%S} UTC" if pd.notna(start) else "no acquisition date"
     return _File(
-        str(int(row.file_id)),
+        str(int(file_id)),
         kind,
-        f"{kind} session {session_id} (mouse {row.mouse_id}, {when})",
-        str(row.mouse_id),
+        f"{kind} session {session_id} (mouse {mouse_id}, {when})",
+        str(mouse_id),
         start=start if pd.notna(start) else None,
     )
 

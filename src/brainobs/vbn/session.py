@@ -71,7 +71,7 @@ class Probes:
         self.probes = [
             Probe(int(i), str(r["name"]), str(r["location"]), float(r["sampling_rate"]),
                   float(r["lfp_sampling_rate"]), bool(r["has_lfp_data"]))
-            for i, r in table.iterrows()
+            for i, (_, r) in zip(table.index, table.iterrows(), strict=True)
         ]  # fmt: skip
 
     def __iter__(self) -> Iterator[Probe]:

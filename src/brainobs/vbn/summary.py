@@ -25,7 +25,7 @@ Windows and thresholds are constants of :mod:`brainobs.vbn.summary_units` and th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from brainobs.analysis.performance import METRIC_ORDER, engagement_epochs
 from brainobs.sessions.behavior_tables import metrics_trials
 from brainobs.summaries.spec import SessionSummary, SessionTask, SummarySet, SummaryTable
 from brainobs.vbn.summary_units import UNIT_COLUMNS, flag, stimulus_blocks, unit_table
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NaTType
 
 #: Names the computation; bump it when a window, threshold or formula changes.
 VERSION = "1"
@@ -144,7 +147,7 @@ def _metadata_values(task: SessionTask) -> dict[str, Any]:
     return row
 
 
-def _utc(value: Any) -> pd.Timestamp:
+def _utc(value: Any) -> pd.Timestamp | NaTType:
     """Return a date as a UTC timestamp (naive dates are taken as UTC), NaT when missing."""
     if value is None:
         return pd.NaT

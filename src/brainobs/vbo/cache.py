@@ -182,11 +182,11 @@ class VisualBehaviorOphysProjectCache(ProjectCache):
             return self.get_behavior_session(session_id, stream=stream)
         sessions = self.get_ophys_session_table()
         if session_id in sessions.index:
-            planes = sessions.loc[session_id, "ophys_experiment_id"]
+            planes = sessions["ophys_experiment_id"].loc[session_id]
             raise UnknownIdError(
                 f"{session_id} is an imaging session; open one of its experiments (imaging "
                 f"planes) {planes}, or its behavior session "
-                f"{sessions.loc[session_id, 'behavior_session_id']}."
+                f"{sessions['behavior_session_id'].loc[session_id]}."
             )
         raise UnknownIdError(
             f"{session_id} is neither an experiment nor a behavior session id of this release; "

@@ -222,7 +222,16 @@ class BehaviorOphysExperiment(OphysResponsesMixin, BehaviorSession):
 
     def get_cell_specimen_indices(self, cell_specimen_ids: Iterable[int]) -> list[int]:
         """Return the table positions of the given cell specimen ids."""
-        return [int(self._cells.index.get_loc(i)) for i in cell_specimen_ids]
+        positions = []
+        for i in cell_specimen_ids:
+            position = self._cells.index.get_loc(i)
+            if not isinstance(position, int):  # a slice or mask: the id is not unique
+                raise InvalidInputError(
+                    f"cell_specimen_id {i} names several cells of experiment "
+                    f"{self.ophys_experiment_id}."
+                )
+            positions.append(position)
+        return positions
 
     def _select_cells(self, cell_specimen_ids: Iterable[int] | None) -> pd.DataFrame:
         """Return the rows of the cell table of the given ids, in table order (all when None)."""

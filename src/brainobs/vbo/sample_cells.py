@@ -146,12 +146,14 @@ def roi_masks(cells: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     yy, xx = np.mgrid[0:height, 0:width]
     masks = np.zeros((len(cells), height, width), dtype=bool)
     boxes = []
-    for k, cell in enumerate(cells.itertuples()):
-        x0, x1 = int(cell.center_x - 9), int(cell.center_x + 10)
-        y0, y1 = int(cell.center_y - 9), int(cell.center_y + 10)
-        dx, dy = xx[y0:y1, x0:x1] - cell.center_x, yy[y0:y1, x0:x1] - cell.center_y
-        c, s = np.cos(cell.angle), np.sin(cell.angle)
-        u, v = (c * dx + s * dy) / cell.radius_x, (-s * dx + c * dy) / cell.radius_y
+    # Python floats per cell, as ``itertuples`` gives them
+    shapes = [cells[c].tolist() for c in ("center_x", "center_y", "angle", "radius_x", "radius_y")]
+    for k, (center_x, center_y, angle, radius_x, radius_y) in enumerate(zip(*shapes, strict=True)):
+        x0, x1 = int(center_x - 9), int(center_x + 10)
+        y0, y1 = int(center_y - 9), int(center_y + 10)
+        dx, dy = xx[y0:y1, x0:x1] - center_x, yy[y0:y1, x0:x1] - center_y
+        c, s = np.cos(angle), np.sin(angle)
+        u, v = (c * dx + s * dy) / radius_x, (-s * dx + c * dy) / radius_y
         masks[k, y0:y1, x0:x1] = u**2 + v**2 <= 1.0
         rows, cols = np.nonzero(masks[k])
         boxes.append(

@@ -22,7 +22,7 @@ Declared in the VBO release (``summaries="brainobs.vbo.summary:SUMMARIES"``) and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ import pandas as pd
 from brainobs.analysis.performance import METRIC_ORDER
 from brainobs.summaries.spec import SessionSummary, SessionTask, SummarySet, SummaryTable
 from brainobs.vbo.responses import task_presentations
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NaTType
 
 #: Names the computation; bump it when a window or formula changes.
 VERSION = "1"
@@ -145,7 +148,7 @@ def experiment_row(
     return pd.DataFrame([row])
 
 
-def _utc(value: Any) -> pd.Timestamp:
+def _utc(value: Any) -> pd.Timestamp | NaTType:
     """Return a date as a UTC timestamp (naive dates are taken as UTC), NaT when missing."""
     if value is None:
         return pd.NaT

@@ -411,7 +411,7 @@ class EcephysProjectCache(CacheRoutes, ProjectCache):
                 mine = probes[(probes["ecephys_session_id"] == ident) & probes["has_lfp_data"]]
                 files += [self.tree.path_of("probe_lfp_nwb", ident, int(p)) for p in mine.index]
             elif ident in probes.index and bool(probes.loc[ident, "has_lfp_data"]):
-                sid = int(probes.loc[ident, "ecephys_session_id"])
+                sid = int(probes["ecephys_session_id"].loc[ident])
                 files.append(self.tree.path_of("probe_lfp_nwb", sid, ident))
             else:
                 raise UnknownIdError(

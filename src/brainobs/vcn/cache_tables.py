@@ -123,7 +123,8 @@ def grouped_uniques(
 
 def _same(a: object, b: object) -> bool:
     """Return whether two cells are the same value (NaN equals NaN)."""
-    missing_a, missing_b = pd.isna(a), pd.isna(b)
+    # pandas-stubs' isna takes pandas scalar types only; pandas takes any object
+    missing_a, missing_b = pd.isna(a), pd.isna(b)  # type: ignore[call-overload]
     return bool(missing_a and missing_b) or (not missing_a and not missing_b and a == b)
 
 

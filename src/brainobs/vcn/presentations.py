@@ -128,7 +128,8 @@ def collapse_case_variants(frame: pd.DataFrame) -> pd.DataFrame:
 def stimulus_name_of(name: object) -> object:
     """Return the session's name for a released stimulus name (movies numbered in words)."""
     if not isinstance(name, str):
-        return "spontaneous" if name is None or pd.isna(name) else name
+        # pandas-stubs' isna takes pandas scalar types only; pandas takes any object
+        return "spontaneous" if name is None or pd.isna(name) else name  # type: ignore[call-overload]
     if _MOVIE.match(name):
         name = re.sub(r"\d+", lambda m: _DIGITS.get(m.group(0), m.group(0)), name)
     return STIMULUS_RENAMES.get(name, name)

@@ -89,7 +89,7 @@ def build_tuning_curves(session: Any, context: ReportContext) -> Sequence[Block]
     chosen = [int(u) for u in selective.index[:MAX_CURVES]]
     figure, axes = new_figure(1, 3, figsize=(14.0, 3.4))
     curves = _direction_responses(session, chosen, metrics)
-    curves.columns = [f"{u} ({units.loc[u, 'area']})" for u in curves.columns]
+    curves.columns = [f"{u} ({units['area'].loc[u]})" for u in curves.columns]
     plot_direction_tuning(curves, ax=axes[0, 0])
     axes[0, 0].set_ylabel("Mean spike count (2 s)")
     for ax, column, label in ((axes[0, 1], "g_osi_dg", "global OSI"),
@@ -127,7 +127,7 @@ def build_receptive_fields(session: Any, context: ReportContext) -> Sequence[Blo
             continue
         unit = chosen[position]
         plot_receptive_field(maps.sel(unit_id=unit), ax=ax,
-                             title=f"{unit} ({units.loc[unit, 'area']})")  # fmt: skip
+                             title=f"{unit} ({units['area'].loc[unit]})")  # fmt: skip
     note = (f"{len(significant)} of {len(metrics)} units have a significant receptive field "
             "(p < 0.01, chi-square against 1000 seeded bootstrap resamples).")  # fmt: skip
     table = significant[["azimuth_rf", "elevation_rf", "area_rf", "p_value_rf"]].join(

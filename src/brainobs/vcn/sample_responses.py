@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from brainobs.sample.quantize import SPIKE_TIME_STEP, VOLT_STEP, quantized
 from brainobs.sample.spikes import (
@@ -62,7 +63,7 @@ class SessionDrive:
         """Return the number of rate bins."""
         return int(np.ceil((self.t_stop - self.t_start) / DT))
 
-    def bins(self, times: np.ndarray) -> np.ndarray:
+    def bins(self, times: ArrayLike) -> np.ndarray:
         """Return the rate-grid bin of each time."""
         return ((np.asarray(times, dtype=float) - self.t_start) / DT).astype(np.int64)
 
@@ -76,7 +77,7 @@ class SessionDrive:
     def stimuli(self) -> dict[str, pd.DataFrame]:
         """Return the presentations of each stimulus the session shows."""
         table = self.schedule.presentations
-        return {name: rows for name, rows in table.groupby("stimulus_name", sort=False)}
+        return {str(name): rows for name, rows in table.groupby("stimulus_name", sort=False)}
 
 
 def unit_rate(drive: SessionDrive, unit: pd.Series) -> np.ndarray:

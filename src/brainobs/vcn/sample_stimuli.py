@@ -148,8 +148,8 @@ def stored_table(name: str, rows: pd.DataFrame) -> pd.DataFrame:
         out[column] = pd.Series([value] * len(rows), index=rows.index, dtype=object)
         if not isinstance(value, str):
             out[column] = out[column].astype(float)
-    for column, value in _varying_columns(name, rows).items():
-        out[column] = value
+    for column, values in _varying_columns(name, rows).items():
+        out[column] = values
     return out
 
 

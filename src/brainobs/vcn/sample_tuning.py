@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from brainobs.sample.units import AREA_PROPERTIES, is_cortex
 from brainobs.vcn.sample_stimuli import (
@@ -92,7 +93,7 @@ def _spatial_tuning(rng: np.random.Generator, table: pd.DataFrame) -> None:
     table["image_seed"] = rng.integers(0, 2**31, n)
 
 
-def direction_tuning(unit: pd.Series, direction: np.ndarray) -> np.ndarray:
+def direction_tuning(unit: pd.Series, direction: ArrayLike) -> np.ndarray:
     """Return the unit's relative response (peak 1) to gratings moving in ``direction`` deg."""
     delta = np.deg2rad(np.asarray(direction, dtype=float) - unit["preferred_direction"])
     kappa, ds = unit["orientation_kappa"], unit["direction_selectivity"]
@@ -101,25 +102,25 @@ def direction_tuning(unit: pd.Series, direction: np.ndarray) -> np.ndarray:
     return np.asarray((1 - ds) * orientation + ds * direction_part)
 
 
-def orientation_tuning(unit: pd.Series, orientation: np.ndarray) -> np.ndarray:
+def orientation_tuning(unit: pd.Series, orientation: ArrayLike) -> np.ndarray:
     """Return the unit's relative response (peak 1) to a static orientation in deg."""
     delta = np.deg2rad(np.asarray(orientation, dtype=float) - unit["preferred_orientation"])
     return np.asarray(np.exp(unit["orientation_kappa"] * (np.cos(2 * delta) - 1)))
 
 
-def octave_tuning(preferred: float, values: np.ndarray, width: float = 1.0) -> np.ndarray:
+def octave_tuning(preferred: float, values: ArrayLike, width: float = 1.0) -> np.ndarray:
     """Return a log-Gaussian tuning (peak 1 at ``preferred``, ``width`` octaves s.d.)."""
     distance = np.log2(np.asarray(values, dtype=float) / preferred)
     return np.asarray(np.exp(-(distance**2) / (2 * width**2)))
 
 
-def contrast_response(unit: pd.Series, contrast: np.ndarray) -> np.ndarray:
+def contrast_response(unit: pd.Series, contrast: ArrayLike) -> np.ndarray:
     """Return the Naka-Rushton response (peak 1) to ``contrast`` with exponent 2."""
     c = np.asarray(contrast, dtype=float) ** 2
     return np.asarray(c * (1 + unit["c50"] ** 2) / (c + unit["c50"] ** 2))
 
 
-def receptive_field(unit: pd.Series, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def receptive_field(unit: pd.Series, x: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Return the Gaussian receptive-field weight (peak 1) at stimulus positions (deg)."""
     d2 = (np.asarray(x) - unit["rf_x"]) ** 2 + (np.asarray(y) - unit["rf_y"]) ** 2
     return np.asarray(np.exp(-d2 / (2 * unit["rf_sigma"] ** 2)))

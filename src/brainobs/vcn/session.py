@@ -347,7 +347,7 @@ class EcephysSession(StimulusAnalysisMixin):
         for unit, probe in zip(units.index, units["probe_id"], strict=True):
             data = arrays[int(unit)]
             ids = np.array([channel_of.get((i, int(probe)), -1) for i in range(data.shape[0])])
-            rate = float(self.probes.loc[int(probe), "sampling_rate"])
+            rate = float(self.probes["sampling_rate"].loc[int(probe)])
             keep = ids != -1
             out[int(unit)] = xr.DataArray(
                 data[keep], dims=("channel_id", "time"),
