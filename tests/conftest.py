@@ -1,4 +1,4 @@
-"""Session-wide test hooks: the fault-injection summary table."""
+"""Session-wide test hooks: the reference toolkit set up first, the fault-injection summary."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from brainobs.releases import RELEASES, VBN
 from brainobs.sample import SampleRelease
 from brainobs.vbn.sample_release import write_vbn_release
 from brainobs.vcn.sample_release import VcnSampleRelease, write_vcn_release
+from tests.support.reference import reference_python
 from tests.support.release import TinyRelease, write_tiny_release
 from tests.support.s3 import moto_s3_server, publish_release
 
@@ -22,6 +23,35 @@ from tests.support.s3 import moto_s3_server, publish_release
 FAULT_ROWS: list[dict[str, Any]] = []
 #: Rows gathered from the test reports (in the process that prints the summary).
 FAULT_SUMMARY: list[dict[str, Any]] = []
+
+
+#: Tests that run the reference toolkit (AllenSDK) in its own virtual environment.
+USES_REFERENCE = ("tests/compat", "tests/sample/test_compat.py", "tests/tutorials")
+
+
+def _selects_reference_tests(config: pytest.Config) -> bool:
+    root = Path(config.rootpath)
+    users = [(root / name).resolve() for name in USES_REFERENCE]
+    for arg in config.args or [str(root)]:
+        path = (Path(config.invocation_params.dir) / arg.split("::")[0]).resolve()
+        if any(path == user or path in user.parents or user in path.parents for user in users):
+            return True
+    return False
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Create the reference toolkit's venv before any test starts, when selected tests use it.
+
+    Creating it takes minutes on a loaded machine; inside a test it would count against that
+    test's timeout (and every other worker's, waiting on its lock). Runs in the controller,
+    before xdist starts its workers, or in the single process without xdist.
+    """
+    if hasattr(session.config, "workerinput") or not _selects_reference_tests(session.config):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("reference toolkit: preparing .venv-allensdk (once; minutes if new)")
+    reference_python()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -106,6 +106,9 @@ def main():
     mode, compat = sys.argv[1], sys.argv[2]
     sys.path.insert(0, compat)
     if mode == "dump":
+        from reference_dump import read_each_file_once
+
+        read_each_file_once()
         out, manifest, session_id, probe_id = sys.argv[3:7]
         result = dump(Path(out), manifest, int(session_id), int(probe_id))
     else:

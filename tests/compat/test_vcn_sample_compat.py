@@ -30,6 +30,8 @@ from allensdk.brain_observatory.ecephys.ecephys_session import EcephysSession
 from allensdk.brain_observatory.ecephys.ecephys_session_api import EcephysNwbSessionApi
 from allensdk.brain_observatory.ecephys.ecephys_project_cache import EcephysProjectCache
 from allensdk.brain_observatory.ecephys.ecephys_project_api import EcephysProjectFixedApi
+from reference_dump import read_each_file_once  # tests/compat
+read_each_file_once()
 
 session_path, lfp_path, probe_id, manifest, session_id = sys.argv[1:6]
 probe_id, session_id = int(probe_id), int(session_id)

@@ -103,14 +103,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(stop - start))
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
+        # Counted before sending: a client can hold the bytes (and read the counter) before
+        # sendfile returns here. A failed send is taken back.
+        self._count(key, stop - start)
         with path.open("rb") as handle:
             try:
                 sent = self.connection.sendfile(handle, start, stop - start)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
-                return
-        with self.state.lock:
-            self.state.bytes_sent[key] += sent
+                sent = 0
+        self._count(key, sent - (stop - start))
 
     def _send_status(self, status: int) -> None:
         self.send_response(status)
@@ -161,14 +163,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(key, view)
 
     def _send(self, key: str, chunk: memoryview) -> bool:
+        self._count(key, len(chunk))  # before the write, as in _send_file
         try:
             self.wfile.write(chunk)
         except (BrokenPipeError, ConnectionResetError):
+            self._count(key, -len(chunk))
             self.close_connection = True
             return False
-        with self.state.lock:
-            self.state.bytes_sent[key] += len(chunk)
         return True
+
+    def _count(self, key: str, nbytes: int) -> None:
+        with self.state.lock:
+            self.state.bytes_sent[key] += nbytes
 
 
 class RangeServer:

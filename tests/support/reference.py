@@ -21,6 +21,7 @@ from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-allensdk"
+COMPAT = REPO / "tests" / "compat"  # on the scripts' path: they share reference_dump.py
 REQUIREMENTS = ["allensdk==2.16.2", "hdmf==3.14.6"]  # newer hdmf cannot open any NWB file
 
 
@@ -62,7 +63,7 @@ def run_reference(script: str, *args: str, timeout: float = 600) -> Any:
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(COMPAT)},
     )
     if result.returncode != 0:
         raise RuntimeError(f"reference toolkit failed:\n{result.stderr[-4000:]}")
