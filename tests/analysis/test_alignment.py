@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +19,24 @@ from brainobs.analysis.psth import event_aligned_raster, psth
 from brainobs.errors import InvalidInputError, UnknownIdError
 
 DIMS = ("stimulus_presentation_id", "time_relative_to_stimulus_onset", "unit_id")
+
+
+@pytest.fixture(scope="module", autouse=True, params=["compiled", "numpy"])
+def counts_kernel(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run every test of this module with the compiled kernel, then with the numpy path."""
+    from brainobs.analysis import alignment
+
+    saved = os.environ.get("BRAINOBS_KERNELS")
+    os.environ["BRAINOBS_KERNELS"] = request.param
+    alignment.compiled_counts.cache_clear()
+    if request.param == "compiled":
+        assert alignment.compiled_counts() is not None, "numba is in the test extra"
+    yield request.param
+    if saved is None:
+        del os.environ["BRAINOBS_KERNELS"]
+    else:
+        os.environ["BRAINOBS_KERNELS"] = saved
+    alignment.compiled_counts.cache_clear()
 
 
 def presentations_table(starts, duration=1.0, ids=None):
@@ -517,3 +538,21 @@ def test_counts_do_not_import_dask_on_first_call():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_counts_without_numba_use_the_numpy_path(monkeypatch):
+    import sys
+
+    from brainobs.analysis import alignment
+
+    monkeypatch.delenv("BRAINOBS_KERNELS", raising=False)
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+    monkeypatch.delitem(sys.modules, "brainobs.analysis._count_kernel", raising=False)
+    alignment.compiled_counts.cache_clear()
+    try:
+        assert alignment.compiled_counts() is None
+        spikes = {1: np.array([0.05, 0.1, 0.95])}
+        counts = presentationwise_spike_counts(spikes, presentations_table([0.0]), [0, 0.1, 1])
+        assert counts.values.ravel().tolist() == [1, 2]
+    finally:
+        alignment.compiled_counts.cache_clear()

@@ -209,6 +209,11 @@ class WindowBinner:
                 self._inverse_step = 1.0 / step
                 self._tolerance = self._guess_tolerance()
 
+    @property
+    def inverse_step(self) -> float:
+        """Return 1 / the common bin width when every window has equal bins, else 0."""
+        return self._inverse_step or 0.0
+
     def _guess_tolerance(self) -> float:
         """Return how far (in bins) a guessed position may be from the exact one.
 
