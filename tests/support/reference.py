@@ -52,7 +52,11 @@ def reference_python() -> Path:
     with FileLock(str(REPO / ".venv-allensdk.lock")):
         if not _has_allensdk(python):
             subprocess.run([_python311(), "-m", "venv", "--clear", str(VENV)], check=True)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", *REQUIREMENTS], check=True)
+            install = [str(python), "-m", "pip", "install", "-q", *REQUIREMENTS]
+            result = subprocess.run(install, capture_output=True, text=True)
+            if result.returncode != 0:  # pip's index warnings are noise unless it failed
+                tail = result.stderr[-4000:]
+                raise RuntimeError(f"installing the reference toolkit failed:\n{tail}")
     return python
 
 
