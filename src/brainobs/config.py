@@ -23,6 +23,7 @@ CONNECT_TIMEOUT_ENV = "BRAINOBS_CONNECT_TIMEOUT"
 READ_TIMEOUT_ENV = "BRAINOBS_READ_TIMEOUT"
 RETRIES_ENV = "BRAINOBS_RETRIES"
 MEMORY_BUDGET_ENV = "BRAINOBS_MEMORY_BUDGET"
+MAP_FILES_ENV = "BRAINOBS_MAP_FILES"
 
 #: Most retries accepted (each may back off up to ``backoff_max`` seconds).
 MAX_RETRIES = 100
@@ -94,6 +95,22 @@ def memory_budget(budget: int | str | None = None) -> int:
     except (AttributeError, ValueError, OSError):
         physical = 16 << 30
     return max(2 << 30, physical // 2)
+
+
+def map_files() -> bool:
+    """Return whether large contiguous datasets of local files are memory-mapped, not read.
+
+    $BRAINOBS_MAP_FILES: ``1``/``true``/``on`` (the default) or ``0``/``false``/``off``.
+    """
+    text = os.environ.get(MAP_FILES_ENV, "").strip().lower()
+    if text in ("", "1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no"):
+        return False
+    raise InvalidInputError(
+        f"{MAP_FILES_ENV}={text!r} is not on or off; set it to 1 (map large local datasets) "
+        "or 0 (read them into memory), or unset it."
+    )
 
 
 def _parse_bytes(value: int | str, name: str) -> int:

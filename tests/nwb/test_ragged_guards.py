@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brainobs.errors import CorruptFileError
-from brainobs.nwb import NwbFile, read_dynamic_table, read_ragged
+from brainobs.nwb import NwbFile, mapping, read_dynamic_table, read_ragged
 from tests.security.hostile_nwb import skeleton, units_table
 
 
@@ -48,11 +50,17 @@ def _positions(rows: object, n_rows: int) -> list[int]:
     return list(rows)  # type: ignore[call-overload]
 
 
+@pytest.mark.parametrize("map_at_least", [mapping.MAP_AT_LEAST, 0], ids=["read", "mapped"])
 @settings(max_examples=150, deadline=None)
 @given(case=tables())
-def test_ragged_reads_are_right_or_refused(case: tuple[np.ndarray, int, str, object]) -> None:
+def test_ragged_reads_are_right_or_refused(
+    map_at_least: int, case: tuple[np.ndarray, int, str, object]
+) -> None:
     index, n_values, dtype, rows = case
-    with tempfile.TemporaryDirectory() as folder:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        mock.patch.object(mapping, "MAP_AT_LEAST", map_at_least),
+    ):
         path = Path(folder) / "units.nwb"
         with skeleton(path) as f:
             data = units_table(f, index, n_values, dtype)

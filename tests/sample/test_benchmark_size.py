@@ -10,11 +10,14 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from brainobs.cli.main import main
+from brainobs.nwb import mapping
 from brainobs.sample import SampleRelease
 from brainobs.vbn.sample_design import SIZES, SizeSpec, scaled_size
 from brainobs.vbn.sample_release import build_release
+from brainobs.vbn.session import BehaviorEcephysSession
 
 SCALE = 0.01
 
@@ -147,6 +150,33 @@ def test_written_session_has_the_released_layout(tiny: SampleRelease) -> None:
     duration = np.array([len(t) for t in trains]) / np.where(rates > 0, rates, np.inf)
     assert np.ptp(duration[rates > 0]) < 1e-6  # rate = spikes / recording duration
     assert (amplitudes > 0).all() and np.abs(amplitudes).max() < 2e-3
+
+
+def test_spike_times_of_the_released_layout_are_mapped_not_copied(
+    tiny: SampleRelease, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = _read(tiny, "ecephys_sessions")
+    path = tiny.data_path(sessions.loc[sessions["file_id"] >= 0, "file_id"].iloc[0])
+    monkeypatch.setattr(mapping, "MAP_AT_LEAST", 0)  # this scale's spikes are under 1 MiB
+    mapped = BehaviorEcephysSession.from_nwb_path(path)
+    spikes = mapped.spike_times
+    flat = next(iter(spikes.values())).base
+    assert isinstance(flat.base, memoryview)
+    assert all(times.base is flat for times in spikes.values())  # views of one map
+    presentations = mapped.stimulus_presentations
+    ids = presentations.index[presentations["stimulus_block"] == 0][:300]
+    edges = np.linspace(-0.05, 0.25, 31)
+    counts = mapped.presentationwise_spike_counts(edges, ids, list(spikes))
+    mapped.close()
+    monkeypatch.setenv("BRAINOBS_MAP_FILES", "0")
+    read = BehaviorEcephysSession.from_nwb_path(path)
+    assert next(iter(read.spike_times.values())).base.base is None  # read into memory
+    assert read.spike_times.keys() == spikes.keys()
+    for unit, times in read.spike_times.items():
+        np.testing.assert_array_equal(spikes[unit], times)  # still readable after close()
+    again = read.presentationwise_spike_counts(edges, ids, list(spikes))
+    xr.testing.assert_identical(again, counts)
+    assert int(counts.sum()) > 1000
 
 
 def test_written_session_opens_in_pynwb(tiny: SampleRelease) -> None:
