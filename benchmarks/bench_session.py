@@ -5,9 +5,10 @@ under the temp folder), each toolkit in a child process of its own interpreter (
 benchmarks/peers.py creates ``.venv-bench-<peer>`` from PyPI on first use), which measures its
 own wall time and peak RSS:
 
-* open the session, get the units table and every unit's spike times, twice in one process
-  (the first call, then the warm call), from a warm page cache: brainobs; plain h5py reading
-  the same datasets (the floor every ratio is taken against); pynwb; lazynwb; pynapple;
+* open the session, get the units table and every unit's spike times and sum each unit's
+  spike times (so that every value is read, however the toolkit hands them back), twice in
+  one process (the first call, then the warm call), from a warm page cache: brainobs; plain
+  h5py reading the same datasets (the floor every ratio is taken against); pynwb; lazynwb; pynapple;
   remfile + h5py streaming the file from a loopback HTTP server; the AllenSDK 2.16.2 (its
   venv, tests/support/reference.py). Targets: brainobs <= 1.5x the floor, >= 50x faster than
   the AllenSDK, <= 1/4 of its memory, ahead of every peer;
@@ -130,6 +131,7 @@ def session_rows(reference: str | None, skip: set[str]) -> list[Row]:
     rows: list[Row] = [
         ("brainobs", sys.executable, scripts.BRAINOBS, False),
         ("h5py (floor)", "h5py", scripts.H5PY, False),
+        ("h5py + np.memmap", "h5py", scripts.H5PY_MAP, False),
         ("pynwb", "pynwb", scripts.PYNWB, False),
         ("lazynwb", "lazynwb", scripts.LAZYNWB, False),
         ("pynapple", "pynapple", scripts.PYNAPPLE, False),
@@ -199,6 +201,21 @@ def print_sessions(results: dict[str, Any]) -> None:
         "wall and CPU seconds; the best of the rounds; ratios to the floor are warm calls; "
         "AllenSDK/x is the AllenSDK's first call over the row's"
     )
+    if floor is not None:
+        differ = [name for name, r in results.items() if not same_spikes(r, floor)]
+        print(f"every row read the floor's spike times (count and sum): {_agree(differ)}")
+
+
+def same_spikes(row: dict[str, Any], floor: dict[str, Any]) -> bool:
+    """Return whether a row read as many spike times as the floor, summing to the same total."""
+    total, expected = row["spike_sum"], floor["spike_sum"]
+    close = abs(total - expected) <= 1e-9 * max(abs(expected), 1.0)
+    return bool(row["spikes"] == floor["spikes"] and close)
+
+
+def _agree(differ: list[str]) -> str:
+    """Return 'yes', or which rows differ."""
+    return "yes" if not differ else "no: " + ", ".join(differ)
 
 
 def _error_line(text: str) -> str:

@@ -3,7 +3,8 @@
 In one run, on one VCN session NWB (``--nwb``; default: the default sample release, written
 once under the temp folder), each side in its own child process that measures its own wall
 time and peak RSS (``resource.getrusage``): open the session (``EcephysSession.from_nwb_path``,
-default unit filters), get the units table and every retained unit's spike times. Targets:
+default unit filters), get the units table and every retained unit's spike times, and sum
+each unit's spike times (so that every value is read, also where brainobs maps them). Targets:
 brainobs >= 10x faster, <= 1/3 of the memory. Each side runs ``--repeat`` times (best wall
 time, its peak RSS), alternating, and the machine's load average is printed beside the figures
 (the machine may be shared).
@@ -42,7 +43,9 @@ session = EcephysSession.from_nwb_path(sys.argv[1])
 units = session.units
 spikes = session.spike_times
 n = sum(len(v) for v in spikes.values())
+total = sum(float(v.sum()) for v in spikes.values())
 print(json.dumps({"wall_s": time.perf_counter() - start, "units": len(units), "spikes": n,
+                  "spike_sum": total,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 BROBS = "from brainobs.vcn.session import EcephysSession\n" + MEASURE
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if theirs_runs:
         theirs = best(theirs_runs)
         assert (theirs["units"], theirs["spikes"]) == (ours["units"], ours["spikes"])
+        assert abs(theirs["spike_sum"] - ours["spike_sum"]) <= 1e-9 * abs(ours["spike_sum"])
         speed = theirs["wall_s"] / ours["wall_s"]
         memory = ours["peak_rss_mb"] / theirs["peak_rss_mb"]
         print(f"AllenSDK: {theirs['wall_s']:.2f} s, {theirs['peak_rss_mb']:.0f} MB peak")
