@@ -37,7 +37,7 @@ def _is_a_map(values: np.ndarray) -> bool:
 
 def _mapped(path: Path, selection: slice = slice(None)) -> np.ndarray | None:
     with h5py.File(path, "r") as f:
-        return mapping.mapped_values(path, f["values"], selection)
+        return mapping.mapped_values(f["values"], selection)
 
 
 @pytest.mark.parametrize("userblock", [0, 512])
@@ -70,6 +70,23 @@ def test_a_mapped_array_outlives_its_file(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got, data)  # type: ignore[arg-type]
 
 
+def test_the_open_file_is_mapped_not_whatever_its_path_now_names(tmp_path: Path) -> None:
+    path = tmp_path / "values.h5"
+    data = _write(path)
+    with h5py.File(path, "r") as f:
+        path.unlink()
+        _write(path, data=np.arange(ROWS) * -1.0)  # same layout, other values
+        got = mapping.mapped_values(f["values"], slice(None))
+    np.testing.assert_array_equal(got, data)  # type: ignore[arg-type]
+
+
+def test_a_file_read_through_python_is_not_mapped(tmp_path: Path) -> None:
+    path = tmp_path / "values.h5"
+    _write(path)
+    with path.open("rb") as handle, h5py.File(handle, "r") as f:
+        assert mapping.mapped_values(f["values"], slice(None)) is None  # how remote files open
+
+
 @pytest.mark.parametrize(
     "storage",
     [
@@ -94,7 +111,7 @@ def test_a_file_shortened_after_it_was_opened_is_not_mapped(tmp_path: Path) -> N
         with path.open("r+b") as handle:
             handle.truncate(path.stat().st_size - 4096)
         # A map would reach past the end of the file: a crash (SIGBUS) on first touch.
-        assert mapping.mapped_values(path, f["values"], slice(None)) is None
+        assert mapping.mapped_values(f["values"], slice(None)) is None
 
 
 def _units_with_spike_times_last(path: Path, ends: list[int]) -> np.ndarray:

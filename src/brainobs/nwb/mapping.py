@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import mmap
 import os
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -35,8 +34,8 @@ from brainobs import config
 MAP_AT_LEAST = 1 << 20
 
 
-def mapped_values(path: Path, dataset: h5py.Dataset, selection: slice) -> np.ndarray | None:
-    """Return rows ``selection`` of ``dataset`` in the file at ``path`` as a copy-on-write map.
+def mapped_values(dataset: h5py.Dataset, selection: slice) -> np.ndarray | None:
+    """Return rows ``selection`` of ``dataset`` as a copy-on-write map of its file.
 
     Returns None when the rows cannot be mapped as they are (see the module docstring) or are
     fewer than :data:`MAP_AT_LEAST` bytes: the caller reads them instead.
@@ -51,7 +50,7 @@ def mapped_values(path: Path, dataset: h5py.Dataset, selection: slice) -> np.nda
     if offset is None:
         return None
     first, last = offset + start * row, offset + stop * row
-    region = _map_region(path, first, last)
+    region = _map_region(dataset.file, first, last)
     if region is None:
         return None
     count = (last - first) // dataset.dtype.itemsize
@@ -59,26 +58,31 @@ def mapped_values(path: Path, dataset: h5py.Dataset, selection: slice) -> np.nda
     return values.reshape((stop - start, *dataset.shape[1:]))
 
 
-def _map_region(path: Path, first: int, last: int) -> mmap.mmap | None:
-    """Return a copy-on-write map of the file's bytes from ``first`` (rounded down to the
+def _map_region(file: h5py.File, first: int, last: int) -> mmap.mmap | None:
+    """Return a copy-on-write map of the open file's bytes from ``first`` (rounded down to the
     system's map granularity) to ``last``; None when they are not all in the file or the
-    file system cannot map files."""
+    file system cannot map files.
+
+    The map is made from the descriptor HDF5 reads through, not by opening the path again: a
+    file replaced at the same path since it was opened is never mapped in its place.
+    """
     aligned = first - first % mmap.ALLOCATIONGRANULARITY
     try:
-        with path.open("rb") as handle:
-            if last > os.fstat(handle.fileno()).st_size:
-                return None
-            return mmap.mmap(
-                handle.fileno(), last - aligned, offset=aligned, access=mmap.ACCESS_COPY
-            )
-    except (OSError, ValueError):
+        descriptor = file.id.get_vfd_handle()
+        if last > os.fstat(descriptor).st_size:
+            return None
+        return mmap.mmap(descriptor, last - aligned, offset=aligned, access=mmap.ACCESS_COPY)
+    except (OSError, ValueError, TypeError):
         return None
 
 
 def _mappable_row_bytes(dataset: h5py.Dataset) -> int | None:
-    """Return the bytes of one row when the dataset's storage is its values as they are."""
+    """Return the bytes of one row when the dataset's storage is its values as they are, in a
+    file HDF5 reads through a plain descriptor (its default driver, sec2: a local file)."""
     dtype = dataset.dtype
-    if os.name != "posix" or not dataset.shape or dataset.chunks is not None:
+    if os.name != "posix" or dataset.file.driver != "sec2":
+        return None
+    if not dataset.shape or dataset.chunks is not None:
         return None
     if dataset.external or dtype.kind not in "iuf" or not dtype.isnative:
         return None

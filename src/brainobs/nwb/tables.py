@@ -19,7 +19,7 @@ import pandas as pd
 from brainobs.errors import InvalidInputError, MissingDataError, UnknownIdError
 from brainobs.nwb.decode import decode_value, read_values
 from brainobs.nwb.guards import check_index_dataset, check_lengths, check_ragged, check_read
-from brainobs.nwb.handle import LocalSource, NwbFile
+from brainobs.nwb.handle import NwbFile
 from brainobs.nwb.mapping import mapped_values
 from brainobs.nwb.normalize import ColumnRules, normalize_frame
 from brainobs.nwb.selection import (
@@ -274,7 +274,7 @@ def _ragged_by_position(
     starts, stops = ragged_bounds(file, table, column, positions)
     data = file.dataset(f"{table}/{column}")
     _check_ragged_rows(file, f"{table}/{column}", data, starts, stops)
-    read = _mapped(file, _planned(file, _decoding_read(file)))
+    read = _mapped(_planned(file, _decoding_read(file)))
     with file.reading(f"{table}/{column}"):
         if isinstance(positions, slice) and len(starts):
             values = read(data, slice(int(starts[0]), int(stops[-1])))
@@ -283,15 +283,12 @@ def _ragged_by_position(
         return read_ranges(data, starts, stops, read)
 
 
-def _mapped(file: NwbFile, read: Reader) -> Reader:
+def _mapped(read: Reader) -> Reader:
     """Return ``read`` that maps large contiguous selections of a local file instead of copying
     them (:mod:`brainobs.nwb.mapping`); other selections and files are read as before."""
-    source = file.source
-    if not isinstance(source, LocalSource):
-        return read
 
     def mapped(dataset: h5py.Dataset, selection: slice) -> np.ndarray:
-        values = mapped_values(source.path, dataset, selection)
+        values = mapped_values(dataset, selection)
         return read(dataset, selection) if values is None else values
 
     return mapped
