@@ -7,6 +7,7 @@ It binds 127.0.0.1 only.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -177,13 +178,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.bytes_sent[key] += nbytes
 
 
+class _Server(ThreadingHTTPServer):
+    """A threading HTTP server that lets a client hang up without a traceback on stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # a reset or a broken pipe
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class RangeServer:
     """Serve ``root`` on 127.0.0.1 in a background thread; use as a context manager."""
 
     def __init__(self, root: Path) -> None:
         self.state = ServerState(Path(root))
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.state = self.state  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -214,7 +225,6 @@ class RangeServer:
 def main() -> None:
     """Serve a folder from the command line (used by subprocess tests and benchmarks)."""
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser()
     parser.add_argument("root")
